@@ -1,0 +1,13 @@
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(FATAL_ERROR "HEARTH_CUDA=ON but no CUDA compiler (nvcc) was found")
+endif()
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  # sm_90 code plus portable PTX for newer GPUs.
+  set(CMAKE_CUDA_ARCHITECTURES 90-real 90-virtual)
+endif()
+enable_language(CUDA)
+set(CMAKE_CUDA_STANDARD 20)
+set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+find_package(CUDAToolkit REQUIRED)

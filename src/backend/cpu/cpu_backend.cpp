@@ -1,0 +1,2 @@
+// Placeholder translation unit: fast CPU kernels arrive with the CPU performance work.
+namespace hearth::cpu {}
