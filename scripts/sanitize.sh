@@ -11,7 +11,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --preset asan -j "$jobs" -LE slow
 shopt -s nullglob
-for fuzzer in build/asan/tests/fuzz/*_fuzz; do
+for fuzzer in build/asan/fuzz/*_fuzz; do
   name=$(basename "$fuzzer")
   corpus_src="tests/fuzz/corpus/${name%_fuzz}"
   work="build/asan/fuzz-corpus/$name"

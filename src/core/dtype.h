@@ -54,7 +54,6 @@ struct DTypeTraits {
   uint32_t block_elems;   // 1 for plain types
   uint32_t block_bytes;   // bytes per block (element size for plain types)
   bool quantized;
-  bool dequantize_supported;  // the reference backend can turn it into f32
 };
 
 const DTypeTraits& dtype_traits(DType t);
