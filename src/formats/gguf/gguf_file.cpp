@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/checked_math.h"
+#include "formats/weight_store.h"
 
 namespace hearth {
 
@@ -415,6 +416,13 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 TensorView GgufFile::tensor_view(const GgufTensorInfo& info) const {
   auto* p = const_cast<uint8_t*>(bytes_.data() + data_offset_ + info.offset);
   return TensorView(p, info.dtype, info.shape);
+}
+
+Expected<WeightStore> GgufFile::to_weight_store() const {
+  WeightStore store;
+  if (file_) store.add_owner(file_);
+  for (const GgufTensorInfo& ti : tensors_) HEARTH_RETURN_IF_ERROR(store.add(ti.name, tensor_view(ti)));
+  return store;
 }
 
 }  // namespace hearth

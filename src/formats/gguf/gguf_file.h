@@ -13,6 +13,7 @@
 #include "core/mapped_file.h"
 #include "core/tensor.h"
 #include "formats/gguf/gguf_types.h"
+#include "formats/weight_store.h"
 #include "hearth/status.h"
 
 namespace hearth {
@@ -65,6 +66,8 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // Zero-copy view into the mapped data (read-only memory).
   TensorView tensor_view(const GgufTensorInfo& info) const;
+  // Every tensor as a zero-copy view; the store keeps the mapping alive.
+  Expected<WeightStore> to_weight_store() const;
 
  private:
   std::shared_ptr<MappedFile> file_;  // null when parsed from caller-owned bytes
