@@ -5,6 +5,7 @@ function(hearth_add_library name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   hearth_set_warnings(${name})
+  set_property(GLOBAL APPEND PROPERTY HEARTH_LIBRARIES ${name})
 endfunction()
 
 # hearth_add_test(name SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
