@@ -31,7 +31,7 @@
 
 namespace hearth {
 
-struct TokenLogprob {
+struct RankedLogprob {
   int32_t token = -1;
   float logprob = 0.0f;
 };
@@ -41,10 +41,10 @@ struct SampledToken {
   // Raw-model log-probability of `token`; filled when params.logprobs or top_logprobs > 0.
   float logprob = 0.0f;
   // The params.top_logprobs most likely tokens of the raw distribution, most likely first.
-  std::array<TokenLogprob, kMaxTopLogprobs> top{};
+  std::array<RankedLogprob, kMaxTopLogprobs> top{};
   int32_t top_count = 0;
 
-  std::span<const TokenLogprob> top_logprobs() const {
+  std::span<const RankedLogprob> top_logprobs() const {
     return {top.data(), static_cast<size_t>(top_count)};
   }
 };

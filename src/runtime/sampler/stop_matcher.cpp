@@ -15,6 +15,10 @@ std::string_view finish_reason_name(FinishReason reason) {
       return "stop";
     case FinishReason::kLength:
       return "length";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kError:
+      return "error";
     case FinishReason::kNone:
       break;
   }

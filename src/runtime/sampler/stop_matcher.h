@@ -15,15 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "hearth/request.h"
 #include "hearth/status.h"
 
 namespace hearth {
-
-enum class FinishReason {
-  kNone,    // still generating
-  kStop,    // a stop token or stop string
-  kLength,  // max_tokens reached
-};
 
 // "stop" / "length" as OpenAI spells them; "" for kNone.
 std::string_view finish_reason_name(FinishReason reason);
