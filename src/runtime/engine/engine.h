@@ -17,11 +17,11 @@
 namespace hearth {
 
 struct EngineOptions {
-  std::string model_path;     // .gguf file or Hugging Face model directory
-  int threads = 0;            // 0: physical cores
-  int64_t context_size = 0;   // 0: the model's trained context length
+  std::string model_path;      // .gguf file or Hugging Face model directory
+  int threads = 0;             // 0: physical cores
+  int64_t context_size = 0;    // 0: the model's trained context length
   std::string device = "cpu";  // "cpu" or "cuda"
-  int max_queue = 64;         // requests waiting beyond this are refused (ResourceExhausted)
+  int max_queue = 64;          // requests waiting beyond this are refused (ResourceExhausted)
 };
 
 struct EngineModelInfo {
@@ -33,10 +33,11 @@ struct EngineModelInfo {
 };
 
 struct ChatRenderRequest {
-  nlohmann::json messages = nlohmann::json::array();
-  nlohmann::json tools;  // null or array
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  nlohmann::ordered_json tools;  // null or array (key order kept: templates print schemas)
   bool add_generation_prompt = true;
-  nlohmann::json template_kwargs = nlohmann::json::object();  // enable_thinking, ...
+  nlohmann::ordered_json template_kwargs =
+      nlohmann::ordered_json::object();  // enable_thinking, ...
 };
 
 // Receives a request's events on the engine thread; return false to cancel (takes effect
