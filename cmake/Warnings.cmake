@@ -17,6 +17,11 @@ if(HEARTH_SANITIZE)
   add_link_options(${HEARTH_SANITIZER_FLAGS})
 endif()
 
+# With libFuzzer, instrument every library for coverage (fuzz targets add -fsanitize=fuzzer).
+if(HEARTH_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(HEARTH_NATIVE)
   add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-march=native>)
 endif()

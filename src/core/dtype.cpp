@@ -43,6 +43,11 @@ constexpr std::array<DTypeTraits, static_cast<size_t>(DType::kCount)> kTraits = 
     {"tq1_0", 256, 54, true},
     {"tq2_0", 256, 66, true},
     {"mxfp4", 32, 17, true},
+    {"u16", 1, 2, false},
+    {"u32", 1, 4, false},
+    {"u64", 1, 8, false},
+    {"f8_e4m3", 1, 1, false},
+    {"f8_e5m2", 1, 1, false},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

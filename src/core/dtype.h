@@ -46,6 +46,12 @@ enum class DType : uint8_t {
   kTQ1_0,
   kTQ2_0,
   kMXFP4,
+  // Plain types of safetensors files (MLX stores its packed quantized weights as u32).
+  kU16,
+  kU32,
+  kU64,
+  kF8_E4M3,  // OCP FP8 E4M3 ("fn": no infinities)
+  kF8_E5M2,
   kCount,
 };
 

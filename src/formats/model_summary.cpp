@@ -3,92 +3,40 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
-#include "formats/gguf/gguf_file.h"
+#include "core/checked_math.h"
+#include "formats/hf/hf_model_dir.h"
+#include "formats/model_summary_internal.h"
 
 namespace hearth {
+namespace summary_detail {
+
+void add_tensor(ModelSummary& s, TensorSummary t, uint64_t elements) {
+  DTypeUsage& use = s.by_type[t.type];
+  use.tensors += 1;
+  use.elements += elements;
+  use.bytes += t.bytes;
+  s.parameters += elements;
+  s.weight_bytes += t.bytes;
+  s.tensors.push_back(std::move(t));
+}
+
+uint64_t kv_cache_bytes(int64_t layers, int64_t context, int64_t kv_heads, int64_t k_dim,
+                        int64_t v_dim) {
+  if (layers <= 0 || context <= 0 || kv_heads <= 0 || k_dim < 0 || v_dim < 0) return 0;
+  std::optional<uint64_t> n = 2;  // bytes per f16 element
+  for (int64_t f : {layers, context, kv_heads, k_dim + v_dim}) {
+    n = n ? checked_mul(*n, static_cast<uint64_t>(f)) : std::nullopt;
+  }
+  return n.value_or(UINT64_MAX);  // only absurd (hostile) configs overflow
+}
+
+}  // namespace summary_detail
+
 namespace {
-
-// llama.cpp's LLAMA_FTYPE values, as written to general.file_type.
-std::string file_type_name(uint64_t ft) {
-  static const std::map<uint64_t, const char*> kNames = {
-      {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},    {7, "Q8_0"},
-      {8, "Q5_0"},     {9, "Q5_1"},     {10, "Q2_K"},    {11, "Q3_K_S"}, {12, "Q3_K_M"},
-      {13, "Q3_K_L"},  {14, "Q4_K_S"},  {15, "Q4_K_M"},  {16, "Q5_K_S"}, {17, "Q5_K_M"},
-      {18, "Q6_K"},    {19, "IQ2_XXS"}, {20, "IQ2_XS"},  {21, "Q2_K_S"}, {22, "IQ3_XS"},
-      {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"},  {26, "IQ3_S"},  {27, "IQ3_M"},
-      {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"},  {31, "IQ1_M"},  {32, "BF16"},
-      {36, "TQ1_0"},   {37, "TQ2_0"},   {38, "MXFP4_MOE"}};
-  const auto it = kNames.find(ft);
-  return it == kNames.end() ? "file type " + std::to_string(ft) : it->second;
-}
-
-int64_t get_int_or(const GgufFile& f, const std::string& key, int64_t fallback) {
-  const GgufValue* v = f.find(key);
-  if (!v) return fallback;
-  if (auto i = v->as_int()) return *i;
-  return fallback;
-}
-
-std::string dominant_type(const ModelSummary& s) {
-  std::string best;
-  uint64_t best_bytes = 0;
-  for (const auto& [type, use] : s.by_type) {
-    if (use.bytes > best_bytes) {
-      best = type;
-      best_bytes = use.bytes;
-    }
-  }
-  return best;
-}
-
-Expected<ModelSummary> summarize_gguf(const std::string& path) {
-  HEARTH_ASSIGN_OR_RETURN(GgufFile f, GgufFile::open(path));
-  ModelSummary s;
-  s.path = path;
-  s.format = "GGUF v" + std::to_string(f.version());
-  if (auto name = f.get_string("general.name"); name.ok()) s.name = *name;
-  if (auto arch = f.get_string("general.architecture"); arch.ok()) s.architecture = *arch;
-  const std::string a = s.architecture + ".";
-  s.context_length = get_int_or(f, a + "context_length", 0);
-  s.layers = get_int_or(f, a + "block_count", 0);
-  s.embedding = get_int_or(f, a + "embedding_length", 0);
-  s.heads = get_int_or(f, a + "attention.head_count", 0);
-  s.kv_heads = get_int_or(f, a + "attention.head_count_kv", s.heads);
-  s.head_dim = get_int_or(f, a + "attention.key_length", s.heads ? s.embedding / s.heads : 0);
-  const int64_t v_dim = get_int_or(f, a + "attention.value_length", s.head_dim);
-  if (auto tokens = f.get_array("tokenizer.ggml.tokens"); tokens.ok()) {
-    s.vocab = static_cast<int64_t>((*tokens)->size());
-  }
-  s.vocab = get_int_or(f, a + "vocab_size", s.vocab);
-  if (auto tm = f.get_string("tokenizer.ggml.model"); tm.ok()) {
-    s.tokenizer = *tm;
-    if (*tm == "gpt2") s.tokenizer += " (byte-level BPE)";
-    if (*tm == "llama") s.tokenizer += " (SentencePiece)";
-  }
-  s.has_chat_template = f.find("tokenizer.chat_template") != nullptr;
-  for (const GgufTensorInfo& ti : f.tensors()) {
-    TensorSummary t{ti.name, ggml_type_display_name(ti.ggml_type), ti.shape, ti.nbytes};
-    DTypeUsage& use = s.by_type[t.type];
-    use.tensors += 1;
-    use.elements += static_cast<uint64_t>(ti.shape.numel());
-    use.bytes += ti.nbytes;
-    s.parameters += static_cast<uint64_t>(ti.shape.numel());
-    s.weight_bytes += ti.nbytes;
-    s.tensors.push_back(std::move(t));
-  }
-  if (auto ft = f.get_uint("general.file_type"); ft.ok()) {
-    s.quantization = file_type_name(*ft);
-  } else {
-    s.quantization = dominant_type(s);
-  }
-  s.kv_cache_bytes_full_context = static_cast<uint64_t>(s.layers) *
-                                  static_cast<uint64_t>(s.context_length) *
-                                  static_cast<uint64_t>(s.kv_heads) *
-                                  static_cast<uint64_t>(s.head_dim + v_dim) * 2u;
-  return s;
-}
 
 std::string human_bytes(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -111,9 +59,27 @@ std::string human_count(uint64_t n) {
 }  // namespace
 
 Expected<ModelSummary> summarize_model(const std::string& path) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return not_found("model path '" + path + "' does not exist");
-  return summarize_gguf(path);
+  if (!fs::exists(path, ec)) return not_found("model path '" + path + "' does not exist");
+  if (fs::is_directory(path, ec)) {
+    if (is_hf_model_dir(path)) return summary_detail::summarize_hf_dir(path);
+    return unsupported("'" + path +
+                       "' is a directory without config.json; give a .gguf or "
+                       ".safetensors file or a Hugging Face model directory");
+  }
+  // Sniff the content rather than trust the extension.
+  char magic[9] = {};
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    const size_t got = std::fread(magic, 1, sizeof magic, f);
+    std::fclose(f);
+    if (got >= 4 && std::memcmp(magic, "GGUF", 4) == 0) return summary_detail::summarize_gguf(path);
+    if (got == sizeof magic && magic[8] == '{') {
+      return summary_detail::summarize_safetensors_file(path);
+    }
+  }
+  if (path.ends_with(".safetensors")) return summary_detail::summarize_safetensors_file(path);
+  return summary_detail::summarize_gguf(path);  // its error names what is wrong with the file
 }
 
 std::string format_model_summary(const ModelSummary& s, bool all_tensors) {
@@ -145,9 +111,9 @@ std::string format_model_summary(const ModelSummary& s, bool all_tensors) {
   }
   const size_t shown = all_tensors ? s.tensors.size() : std::min<size_t>(s.tensors.size(), 12);
   out += fmt::format("\ntensors ({} total{}):\n", s.tensors.size(),
-                     shown < s.tensors.size() ? ", first " + std::to_string(shown) +
-                                                    " shown; --all lists every tensor"
-                                              : "");
+                     shown < s.tensors.size()
+                         ? ", first " + std::to_string(shown) + " shown; --all lists every tensor"
+                         : "");
   for (size_t i = 0; i < shown; ++i) {
     const TensorSummary& t = s.tensors[i];
     out += fmt::format("  {:<40} {:<6} {:<16} {:>12}\n", t.name, t.type, t.shape.to_string(),

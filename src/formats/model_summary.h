@@ -26,11 +26,12 @@ struct DTypeUsage {
 
 struct ModelSummary {
   std::string path;
-  std::string format;        // "GGUF v3", "safetensors (2 shards)"
+  std::string format;        // "GGUF v3", "Hugging Face directory, safetensors (2 shards)"
   std::string name;          // general.name or the directory name
-  std::string architecture;  // "llama", "gemma3", ...
-  std::string quantization;  // "Q4_1" (from general.file_type or the dominant weight type)
-  uint64_t parameters = 0;
+  std::string architecture;  // "llama", "gemma3", ...; "llama (LlamaForCausalLM)" from config.json
+  std::string quantization;  // "Q4_1" (general.file_type or the dominant weight type),
+                             // "MLX 4-bit, group size 64" (config.json "quantization")
+  uint64_t parameters = 0;   // logical: packed MLX weights count unpacked, scales/biases not
   uint64_t weight_bytes = 0;
   std::map<std::string, DTypeUsage> by_type;
   int64_t context_length = 0;
@@ -46,7 +47,9 @@ struct ModelSummary {
   std::vector<TensorSummary> tensors;
 };
 
-// Reads headers only (no weights are paged in). `path` is a .gguf file (for now).
+// Reads headers only (no weights are paged in). `path` is a .gguf file, a .safetensors file, or a
+// Hugging Face model directory (config.json + model.safetensors or a sharded index); the format
+// is recognised from the content, not the extension.
 Expected<ModelSummary> summarize_model(const std::string& path);
 
 // Human-readable report; `all_tensors` lists every tensor instead of a short sample.

@@ -19,7 +19,10 @@ void register_models_command(CLI::App& app, std::function<int()>& run) {
   static InspectArgs args;
   CLI::App* inspect = models->add_subcommand(
       "inspect", "Print architecture, size, quantization, context length and tensors of a model");
-  inspect->add_option("path", args.path, "a .gguf file")->required();
+  inspect
+      ->add_option("path", args.path,
+                   "a .gguf or .safetensors file, or a Hugging Face model directory")
+      ->required();
   inspect->add_flag("--all", args.all, "list every tensor");
   inspect->callback([&run] {
     run = [] {

@@ -1,5 +1,6 @@
 #include "formats/gguf/gguf_file.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -64,6 +65,7 @@ class GgufParser {
   Status read_value(GgufType t, GgufValue& v, uint32_t depth, const std::string& what);
   Status read_array(GgufArray& a, uint32_t depth, const std::string& what);
   Status read_tensor_info(GgufTensorInfo& ti, size_t index);
+  Status check_tensor_ranges(const GgufFile& out, uint64_t data_size);
 
   std::span<const uint8_t> bytes_;
   GgufLimits limits_;
@@ -109,14 +111,16 @@ Status GgufParser::read_scalar(GgufType t, uint64_t& bits, double& f, const std:
       return {};
     }
     case GgufType::kUint64:
-    case GgufType::kInt64: return read_pod(bits, what);
+    case GgufType::kInt64:
+      return read_pod(bits, what);
     case GgufType::kFloat32: {
       float v = 0;
       HEARTH_RETURN_IF_ERROR(read_pod(v, what));
       f = v;
       return {};
     }
-    case GgufType::kFloat64: return read_pod(f, what);
+    case GgufType::kFloat64:
+      return read_pod(f, what);
     case GgufType::kBool: {
       uint8_t v = 0;
       HEARTH_RETURN_IF_ERROR(read_pod(v, what));
@@ -125,7 +129,8 @@ Status GgufParser::read_scalar(GgufType t, uint64_t& bits, double& f, const std:
       return {};
     }
     case GgufType::kString:
-    case GgufType::kArray: break;
+    case GgufType::kArray:
+      break;
   }
   return internal_error("read_scalar called with a non-scalar type");
 }
@@ -165,21 +170,23 @@ Status GgufParser::read_array(GgufArray& a, uint32_t depth, const std::string& w
     case GgufType::kString:
       a.strings.resize(n);
       for (size_t i = 0; i < n; ++i) {
-        HEARTH_RETURN_IF_ERROR(
-            read_string(a.strings[i], limits_.max_string_bytes, what + "[" + std::to_string(i) + "]"));
+        HEARTH_RETURN_IF_ERROR(read_string(a.strings[i], limits_.max_string_bytes,
+                                           what + "[" + std::to_string(i) + "]"));
       }
       return {};
     case GgufType::kArray:
       a.arrays.resize(n);
       for (size_t i = 0; i < n; ++i) {
-        HEARTH_RETURN_IF_ERROR(read_array(a.arrays[i], depth + 1, what + "[" + std::to_string(i) + "]"));
+        HEARTH_RETURN_IF_ERROR(
+            read_array(a.arrays[i], depth + 1, what + "[" + std::to_string(i) + "]"));
       }
       return {};
     case GgufType::kFloat32:
     case GgufType::kFloat64: {
       a.floats.resize(n);
       uint64_t bits = 0;
-      for (size_t i = 0; i < n; ++i) HEARTH_RETURN_IF_ERROR(read_scalar(a.elem_type, bits, a.floats[i], what));
+      for (size_t i = 0; i < n; ++i)
+        HEARTH_RETURN_IF_ERROR(read_scalar(a.elem_type, bits, a.floats[i], what));
       return {};
     }
     default: {
@@ -198,6 +205,7 @@ Status GgufParser::read_array(GgufArray& a, uint32_t depth, const std::string& w
 Status GgufParser::read_tensor_info(GgufTensorInfo& ti, size_t index) {
   const std::string where = "tensor info #" + std::to_string(index);
   HEARTH_RETURN_IF_ERROR(read_string(ti.name, limits_.max_name_bytes, where + " name"));
+  if (ti.name.empty()) return corrupt_data(where + " has an empty name");
   const std::string what = "tensor '" + ti.name + "'";
   uint32_t n_dims = 0;
   HEARTH_RETURN_IF_ERROR(read_pod(n_dims, what + " n_dims"));
@@ -271,8 +279,12 @@ Status GgufParser::parse(GgufFile& out) {
     return corrupt_data("metadata count " + std::to_string(n_kv) + " exceeds the limit of " +
                         std::to_string(limits_.max_kv_count));
   }
-  // Minimal on-disk sizes: a key-value is >= 13 bytes, a tensor info >= 32 bytes.
-  const auto min_meta = checked_add(*checked_mul(n_kv, 13), *checked_mul(n_tensors, 32));
+  // Minimal on-disk sizes: a key-value is >= 13 bytes, a tensor info >= 32 bytes. Checked
+  // before anything is allocated for them (llama.cpp's CVE-2024-21836 / CVE-2024-23605).
+  const auto kv_bytes = checked_mul(n_kv, 13);
+  const auto tensor_bytes = checked_mul(n_tensors, 32);
+  const auto min_meta =
+      kv_bytes && tensor_bytes ? checked_add(*kv_bytes, *tensor_bytes) : std::nullopt;
   if (!min_meta || *min_meta > remaining()) {
     return corrupt_data("header claims " + std::to_string(n_kv) + " metadata entries and " +
                         std::to_string(n_tensors) + " tensors, more than the file can hold");
@@ -314,6 +326,12 @@ Status GgufParser::parse(GgufFile& out) {
   }
   out.data_offset_ = *data_offset;
   const uint64_t data_size = n_tensors > 0 ? bytes_.size() - out.data_offset_ : 0;
+  return check_tensor_ranges(out, data_size);
+}
+
+// Every tensor's bytes lie inside the data section (offset + size computed without wrapping,
+// llama.cpp's CVE-2025-53630) and no two tensors share bytes.
+Status GgufParser::check_tensor_ranges(const GgufFile& out, uint64_t data_size) {
   for (const GgufTensorInfo& ti : out.tensors_) {
     if (ti.offset % out.alignment_ != 0) {
       return corrupt_data("tensor '" + ti.name + "' data offset " + std::to_string(ti.offset) +
@@ -324,6 +342,21 @@ Status GgufParser::parse(GgufFile& out) {
       return corrupt_data("tensor '" + ti.name + "' data [" + std::to_string(ti.offset) + ", +" +
                           std::to_string(ti.nbytes) + ") lies outside the file's data section (" +
                           std::to_string(data_size) + " bytes); the file may be truncated");
+    }
+  }
+  std::vector<const GgufTensorInfo*> by_offset;
+  by_offset.reserve(out.tensors_.size());
+  for (const GgufTensorInfo& ti : out.tensors_) by_offset.push_back(&ti);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const auto* a, const auto* b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const GgufTensorInfo& prev = *by_offset[i - 1];
+    const GgufTensorInfo& cur = *by_offset[i];
+    if (cur.offset < prev.offset + prev.nbytes) {  // no overflow: checked above
+      return corrupt_data("tensors '" + prev.name + "' [" + std::to_string(prev.offset) + ", +" +
+                          std::to_string(prev.nbytes) + ") and '" + cur.name + "' [" +
+                          std::to_string(cur.offset) + ", +" + std::to_string(cur.nbytes) +
+                          ") overlap in the data section");
     }
   }
   return {};
@@ -421,7 +454,8 @@ TensorView GgufFile::tensor_view(const GgufTensorInfo& info) const {
 Expected<WeightStore> GgufFile::to_weight_store() const {
   WeightStore store;
   if (file_) store.add_owner(file_);
-  for (const GgufTensorInfo& ti : tensors_) HEARTH_RETURN_IF_ERROR(store.add(ti.name, tensor_view(ti)));
+  for (const GgufTensorInfo& ti : tensors_)
+    HEARTH_RETURN_IF_ERROR(store.add(ti.name, tensor_view(ti)));
   return store;
 }
 
