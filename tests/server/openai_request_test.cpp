@@ -115,7 +115,7 @@ TEST(ChatRequestTest, NormalizesMessagesForTheTemplate) {
       {{"role", "system"}, {"content", "be brief"}},
       {{"role", "user"}, {"content", "line one\ntwo"}, {"name", "ann"}},
       {{"role", "assistant"},
-       {"content", nullptr},
+       {"content", ""},  // null content of a tool-call turn becomes "" for the template
        {"tool_calls",
         {{{"id", "call_1"},
           {"type", "function"},

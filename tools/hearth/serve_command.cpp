@@ -31,7 +31,29 @@ struct ServeArgs {
   std::string tool_call_parser;
   int max_queue = 64;
   double max_body_mb = 16;
+  std::string scripted_outputs_file;  // testing only (hidden flag)
 };
+
+// Testing facility: a JSON array of strings the engine replays instead of sampling, so that
+// end-to-end tests of tool calls and reasoning run through the real tokenizer and template.
+Expected<std::vector<std::string>> read_scripted_outputs(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return not_found("cannot read scripted outputs '" + path + "'");
+  std::string text;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return invalid_argument("scripted outputs must be a JSON array of strings");
+  std::vector<std::string> out;
+  for (const auto& item : j) {
+    if (!item.is_string()) return invalid_argument("scripted outputs must be strings");
+    out.push_back(item.get<std::string>());
+  }
+  if (out.empty()) return invalid_argument("scripted outputs file is empty");
+  return out;
+}
 
 int fail(const Status& status) {
   fmt::print(stderr, "error: {}\n", status.to_string());
@@ -71,6 +93,13 @@ int run_serve(const ServeArgs& args, bool log_level_given) {
   auto engine_options = args.model.engine_options();
   if (!engine_options.ok()) return fail(engine_options.status());
   engine_options->max_queue = args.max_queue;
+  if (!args.scripted_outputs_file.empty()) {
+    auto scripted = read_scripted_outputs(args.scripted_outputs_file);
+    if (!scripted.ok()) return fail(scripted.status());
+    engine_options->scripted_outputs = std::move(*scripted);
+    spdlog::warn("testing mode: replaying {} scripted outputs instead of sampling",
+                 engine_options->scripted_outputs.size());
+  }
   auto engine = LocalEngine::create(*engine_options);
   if (!engine.ok()) return fail(engine.status());
   if (!(*engine)->has_chat_template()) {
@@ -122,6 +151,10 @@ void register_serve_command(CLI::App& app, std::function<int()>& run) {
   serve->add_option("--max-body-mb", args.max_body_mb, "largest request body accepted (HTTP 413)")
       ->check(CLI::Range(0.001, 4096.0))
       ->capture_default_str();
+  serve
+      ->add_option("--scripted-outputs", args.scripted_outputs_file,
+                   "testing: JSON array of texts replayed instead of sampling")
+      ->group("");  // hidden: for end-to-end tests only
   serve->callback([&run, &app] {
     const bool log_level_given = app.get_option("--log-level")->count() > 0;
     run = [log_level_given] { return run_serve(args, log_level_given); };

@@ -194,7 +194,10 @@ ApiResult<nlohmann::ordered_json> normalize_message(const nlohmann::ordered_json
   const bool has_tool_calls = tool_calls && !tool_calls->empty();
   auto content = read_content(message, path, /*allow_null=*/has_tool_calls);
   if (!content.ok()) return content.error();
-  out["content"] = std::move(*content);
+  // A tool-calling assistant turn usually has content null. Templates written without tool
+  // support concatenate message['content'] and would fail on a missing key, so it becomes "" (as
+  // llama.cpp's server does); tool-aware templates treat "" and null alike.
+  out["content"] = content->is_null() ? nlohmann::ordered_json("") : std::move(*content);
   if (auto name = reader.string("name", kMaxNameBytes)) out["name"] = std::move(*name);
   if (has_tool_calls) {
     auto calls = read_tool_calls(*tool_calls, path);
