@@ -32,6 +32,17 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+constexpr uint64_t kActiveOne = 1;
+constexpr uint64_t kActiveMask = 0xffffu;
+constexpr uint64_t kEnteredOne = uint64_t{1} << 16;
+constexpr uint64_t kEnteredMask = uint64_t{0x7fff} << 16;
+constexpr uint64_t kClosed = uint64_t{1} << 31;
+constexpr int kGenerationShift = 32;
+
+uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> kGenerationShift); }
+}  // namespace
+
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
@@ -46,9 +57,54 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = gen;
     if (stop_.load(std::memory_order_relaxed)) return;
+    // Enter job `gen` unless it is over (a dynamic job its caller finished) or already replaced.
+    uint64_t state = state_.load(std::memory_order_acquire);
+    bool entered = false;
+    while (generation_of(state) == static_cast<uint32_t>(gen) && (state & kClosed) == 0) {
+      if (state_.compare_exchange_weak(state, state + kEnteredOne + kActiveOne,
+                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
+        entered = true;
+        break;
+      }
+    }
+    if (!entered) continue;
     (*job_)(index, n_threads_);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    state_.fetch_sub(kActiveOne, std::memory_order_acq_rel);
+    state_.notify_all();
   }
+}
+
+void ThreadPool::wait_for_state(uint64_t done_mask, uint64_t done_value) {
+  uint64_t state = state_.load(std::memory_order_acquire);
+  for (int spin = 0; (state & done_mask) != done_value && spin < kSpinIterations; ++spin) {
+    HEARTH_CPU_RELAX();
+    state = state_.load(std::memory_order_acquire);
+  }
+  while ((state & done_mask) != done_value) {
+    state_.wait(state, std::memory_order_acquire);
+    state = state_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::dispatch(FunctionRef<void(int, int)> fn, bool all_workers) {
+  job_ = &fn;
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  state_.store(static_cast<uint64_t>(static_cast<uint32_t>(gen)) << kGenerationShift,
+               std::memory_order_release);
+  generation_.store(gen, std::memory_order_release);
+  generation_.notify_all();
+  fn(0, n_threads_);
+  if (all_workers) {
+    // every worker enters (the job stays open until they have) and leaves
+    const uint64_t workers = static_cast<uint64_t>(n_threads_ - 1);
+    wait_for_state(kEnteredMask | kActiveMask, workers * kEnteredOne);
+    state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  } else {
+    // close the job to latecomers, then wait for those already inside
+    state_.fetch_or(kClosed, std::memory_order_acq_rel);
+    wait_for_state(kActiveMask, 0);
+  }
+  job_ = nullptr;
 }
 
 void ThreadPool::run(FunctionRef<void(int, int)> fn) {
@@ -56,21 +112,15 @@ void ThreadPool::run(FunctionRef<void(int, int)> fn) {
     fn(0, 1);
     return;
   }
-  job_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
-  fn(0, n_threads_);
-  int left = pending_.load(std::memory_order_acquire);
-  for (int spin = 0; left != 0 && spin < kSpinIterations; ++spin) {
-    HEARTH_CPU_RELAX();
-    left = pending_.load(std::memory_order_acquire);
+  dispatch(fn, /*all_workers=*/true);
+}
+
+void ThreadPool::run_dynamic(FunctionRef<void(int, int)> fn) {
+  if (n_threads_ == 1) {
+    fn(0, 1);
+    return;
   }
-  while (left != 0) {
-    pending_.wait(left, std::memory_order_acquire);
-    left = pending_.load(std::memory_order_acquire);
-  }
-  job_ = nullptr;
+  dispatch(fn, /*all_workers=*/false);
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) {
@@ -83,7 +133,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t
   // Chunks of ~n/(4*threads) keep both balance and low contention on the counter.
   const int64_t chunk = std::max(grain, n / (4 * static_cast<int64_t>(n_threads_)));
   std::atomic<int64_t> next{0};
-  run([&](int, int) {
+  run_dynamic([&](int, int) {
     for (;;) {
       const int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
       if (begin >= n) break;

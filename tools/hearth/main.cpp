@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::function<int()> run;
   hearth::cli::register_models_command(app, run);
+  hearth::cli::register_template_command(app, run);
+  hearth::cli::register_generate_command(app, run);
+  hearth::cli::register_chat_command(app, run);
+  hearth::cli::register_serve_command(app, run);
+  hearth::cli::register_bench_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -34,11 +34,12 @@ int64_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>&
 }  // namespace
 
 Expected<std::unique_ptr<LocalEngine>> LocalEngine::create(const LocalEngineOptions& options) {
-  if (options.device != "cpu") {
-    return unsupported("device '" + options.device + "' is not available in this build (cpu only)");
+  if (options.device != "cpu" && options.device != "cuda") {
+    return invalid_argument("unknown device '" + options.device + "': use cpu or cuda");
   }
   std::unique_ptr<LocalEngine> engine(new LocalEngine(options));  // private constructor
   LoadOptions load;
+  if (options.device == "cuda") load.backend = "cuda";  // "cpu": $HEARTH_BACKEND or the CPU kernels
   load.n_threads = options.threads > 0 ? options.threads : ThreadPool::physical_cores();
   load.max_batch_tokens = std::max<int64_t>(1, options.prefill_chunk);
 
@@ -214,6 +215,7 @@ void LocalEngine::run_job(Job& job) {
     // A failed step may have left the cache half-written: start the next request afresh.
     (void)cache_->truncate(0);
     cached_tokens_.clear();
+    prompt_logits_len_ = 0;
     GenerationEvent err;
     err.kind = GenerationEvent::Kind::kError;
     err.finish = FinishReason::kError;
@@ -226,15 +228,32 @@ void LocalEngine::run_job(Job& job) {
 }
 
 Expected<int64_t> LocalEngine::prefill(Job& job, const std::vector<int32_t>& prompt) {
-  // Reuse the cached prefix, but always run at least the last prompt token for its logits.
   const int64_t n = static_cast<int64_t>(prompt.size());
-  int64_t reuse = std::min(common_prefix(cached_tokens_, prompt), n - 1);
+  const int64_t common = common_prefix(cached_tokens_, prompt);
+  if (common == n && prompt_logits_len_ == n) {
+    // The same prompt again: its K/V and last logits are both at hand.
+    HEARTH_RETURN_IF_ERROR(cache_->truncate(n));
+    cached_tokens_.resize(static_cast<size_t>(n));
+    logits_ = prompt_logits_;
+    return n;
+  }
+  // Reuse the cached prefix, but rerun enough of the prompt's end that every chunk is long
+  // enough for the batched kernels (at least the last token, for its logits): the answer must
+  // not depend on how much was cached.
+  const int64_t min_chunk = std::clamp<int64_t>(model_->batched_kernel_min_tokens(), 1, n);
+  const int64_t reuse = std::min(common, n - min_chunk);
   HEARTH_RETURN_IF_ERROR(cache_->truncate(reuse));
   cached_tokens_.resize(static_cast<size_t>(reuse));
+  prompt_logits_len_ = 0;
   const int64_t chunk = std::max<int64_t>(1, options_.prefill_chunk);
-  for (int64_t pos = reuse; pos < n; pos += chunk) {
+  for (int64_t pos = reuse, count = 0; pos < n; pos += count) {
     if (job.cancelled->load()) return cancelled("cancelled during prefill");
-    const int64_t count = std::min(chunk, n - pos);
+    const int64_t remaining = n - pos;
+    count = std::min(chunk, remaining);
+    // Leave no short tail chunk.
+    if (remaining > count && remaining - count < min_chunk && remaining - min_chunk > 0) {
+      count = remaining - min_chunk;
+    }
     std::span<const int32_t> part(prompt.data() + pos, static_cast<size_t>(count));
     HEARTH_RETURN_IF_ERROR(model_->forward(*cache_, part, LogitsFor::kLastToken, logits_));
     cached_tokens_.insert(cached_tokens_.end(), part.begin(), part.end());
@@ -245,6 +264,8 @@ Expected<int64_t> LocalEngine::prefill(Job& job, const std::vector<int32_t>& pro
       if (!job.sink(progress)) job.cancelled->store(true);
     }
   }
+  prompt_logits_ = logits_;
+  prompt_logits_len_ = n;
   return reuse;
 }
 

@@ -78,6 +78,12 @@ class LocalEngine final : public Engine {
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> cached_tokens_;  // the tokens whose K/V are in cache_
   std::vector<float> logits_;           // [vocab] of the last forwarded position
+  // The logits after the last prompt's final token, valid while cached_tokens_ still starts with
+  // those prompt_logits_len_ tokens. A repeated prompt then needs no forward at all, and gets the
+  // same first token as the first time (a 1-token forward takes the decode kernels, whose 8-bit
+  // activations shift logits by ~1%: enough to flip a near-tie).
+  std::vector<float> prompt_logits_;
+  int64_t prompt_logits_len_ = 0;
   uint64_t scripted_index_ = 0;
 
   mutable std::mutex mu_;

@@ -1,0 +1,20 @@
+// AVX-512 VNNI kernels (compiled with -mavx512f/bw/vl/dq/vnni; called only when CPUID has them).
+// The byte dot products use vpdpbusd, which sums four u8 x s8 products straight into int32
+// lanes (no int16 saturation step); everything else comes from the AVX2 set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hearth::cpu::avx512 {
+
+void dot_q4_0(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
+              float* out);
+void dot_q4_1(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
+              float* out);
+void dot_q5_0(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
+              float* out);
+void dot_q5_1(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
+              float* out);
+
+}  // namespace hearth::cpu::avx512
