@@ -1,0 +1,129 @@
+// Host entry points of the CUDA kernels (one .cu file per family). Every function enqueues work
+// on `ctx.stream` and returns the launch's error; none synchronizes, so all of them can be
+// recorded into a CUDA graph. Pointers are device pointers unless named host_*.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace hearth::cuda {
+
+struct LaunchContext {
+  cudaStream_t stream = nullptr;
+  bool pdl = true;    // launch with programmatic dependent launch (kernels overlap their start)
+  int sm_count = 1;   // multiprocessors, for grid sizing
+};
+
+// Weight layouts the kernels read; quantized types are repacked at upload so that every block's
+// quants are 16-byte aligned (matrix_layout.h).
+enum class WeightFormat : uint8_t { kQ4_0, kQ4_1, kQ8_0, kF32, kF16, kBF16 };
+
+// A weight matrix [rows, cols] in device memory.
+//   q4_0 / q4_1: quants [rows][cols/32][16 bytes] (GGUF nibble order), scales (and q4_1 mins)
+//                [rows][cols/32] fp16
+//   q8_0:        quants [rows][cols/32][32 int8], scales [rows][cols/32] fp16
+//   f32/f16/bf16: values [rows][cols] in `quants`
+struct DeviceMatrix {
+  WeightFormat format = WeightFormat::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* quants = nullptr;
+  const uint16_t* scales = nullptr;
+  const uint16_t* mins = nullptr;
+};
+
+constexpr bool is_quantized(WeightFormat f) {
+  return f == WeightFormat::kQ4_0 || f == WeightFormat::kQ4_1 || f == WeightFormat::kQ8_0;
+}
+
+// ---- weights (matrix_layout.cu) ---------------------------------------------------------------
+// Splits GGUF blocks `raw` [rows][cols/32 blocks] into dst's quants/scales/mins (mutable).
+cudaError_t repack_quantized(const LaunchContext& ctx, const void* raw, WeightFormat format,
+                             int64_t rows, int64_t cols, void* quants, uint16_t* scales,
+                             uint16_t* mins);
+// bf16 copy of rows [row_begin, row_begin + n_rows) of `m` into out [n_rows][cols].
+cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m,
+                                 int64_t row_begin, int64_t n_rows, void* out);
+// out[t] = row tokens[t] of `table` as f32 [T][cols]; ids are checked by the caller.
+cudaError_t embedding_rows(const LaunchContext& ctx, const DeviceMatrix& table,
+                           const int32_t* tokens, int64_t n_tokens, float* out);
+
+// ---- matrix-vector products (matvec.cu) -------------------------------------------------------
+// y = x . W^T for one token: x [K] f32; up to 3 weights sharing x (q/k/v) in one launch.
+struct MatvecTarget {
+  DeviceMatrix w;             // [N, K]
+  const float* bias = nullptr;  // [N] or null
+  float* y = nullptr;         // [N]
+};
+cudaError_t matvec(const LaunchContext& ctx, const float* x, const MatvecTarget* targets,
+                   int n_targets);
+// out[N] = silu(x . gate^T) * (x . up^T); gate and up [N, K] of the same format.
+cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const DeviceMatrix& gate,
+                          const DeviceMatrix& up, float* out);
+
+// ---- pointwise (pointwise.cu) -----------------------------------------------------------------
+cudaError_t rms_norm(const LaunchContext& ctx, const float* x, const float* weight, float* y,
+                     int64_t rows, int64_t cols, float eps);
+cudaError_t add(const LaunchContext& ctx, const float* a, const float* b, float* out, int64_t n);
+cudaError_t swiglu(const LaunchContext& ctx, const float* gate, const float* up, float* out,
+                   int64_t n);
+// y[t][n] += bias[n] for y [rows][cols].
+cudaError_t add_bias(const LaunchContext& ctx, float* y, const float* bias, int64_t rows,
+                     int64_t cols);
+cudaError_t f32_to_bf16(const LaunchContext& ctx, const float* x, void* out, int64_t n);
+
+// ---- rotary embedding and the KV cache (rope_kv.cu) -------------------------------------------
+inline constexpr int kMaxRopePairs = 128;
+struct RopeParams {
+  bool adjacent_pairs = false;  // (2i, 2i+1) pairs; else NeoX (i, i + rotary_dim/2)
+  int rotary_dim = 0;
+  double inv_freq[kMaxRopePairs];
+};
+// Rotates x [T][heads][head_dim] in place; token t is at positions[t].
+cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
+                 int64_t head_dim, const int32_t* positions, const RopeParams& params);
+// keys/values [capacity][row] gain rows positions[t] = k/v [T][row]; positions are checked by the
+// caller.
+cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, int64_t n_tokens,
+                     int64_t row, const int32_t* positions, float* keys, float* values);
+
+// ---- attention (attention_decode.cu, attention_prefill.cu) -----------------------------------
+struct AttentionArgs {
+  const float* q = nullptr;        // [T][n_heads][head_dim]
+  const float* keys = nullptr;     // [capacity][n_kv_heads][head_dim]
+  const float* values = nullptr;   // likewise
+  const int32_t* positions = nullptr;  // [T]: query t sees keys 0..positions[t]
+  float* out = nullptr;            // [T][n_heads][head_dim]
+  int64_t n_tokens = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t capacity = 0;
+  float scale = 1.0f;
+};
+// Split-K over the keys, for few query tokens (decode). Needs scratch from
+// decode_attention_scratch_bytes(); `counters` [T * n_kv_heads] ints must be zero and are left zero.
+bool decode_attention_supports(int64_t head_dim, int64_t group);
+int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_t capacity);
+size_t decode_attention_scratch_bytes(int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                                      int splits);
+cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args, int splits,
+                             float* scratch, int* counters);
+// Flash attention on tensor cores (fp16 mma, f32 accumulation), for prefill.
+bool prefill_attention_supports(int64_t head_dim);
+cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& args);
+
+// ---- token choice (sampling.cu) ---------------------------------------------------------------
+struct PickParams {
+  float temperature = 0.0f;
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  float uniform = 0.0f;
+};
+size_t pick_scratch_bytes(int64_t vocab);
+// Writes the chosen id to *out_token.
+cudaError_t pick_token(const LaunchContext& ctx, const float* logits, int64_t vocab,
+                       const PickParams& params, void* scratch, int32_t* out_token);
+
+}  // namespace hearth::cuda
