@@ -1,8 +1,10 @@
 // GET /metrics: the Prometheus text format, with counts that match the traffic.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "server/http/metrics.h"
 #include "server/http/perf_log.h"
@@ -29,11 +31,20 @@ TEST(MetricsTest, CountsRequestsTokensAndLatencies) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(harness.post_json("/v1/chat/completions", chat_body()));
   ASSERT_TRUE(harness.post_json("/v1/chat/completions", {{"messages", "bad"}}));
   ASSERT_TRUE(harness.get("/nope"));
+  // A request is counted by the HTTP logger, which runs just after its response is written: under
+  // load the client can ask for /metrics before the last count lands, so wait for it briefly.
+  const std::string last_key = R"(hearth_http_requests_total{route="other",status="404"})";
   auto res = harness.get("/metrics");
+  for (int attempt = 0; attempt < 100 && res && samples(res->body).count(last_key) == 0;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    res = harness.get("/metrics");
+  }
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const auto m = samples(res->body);
+  ASSERT_EQ(m.count(last_key), 1u) << res->body;
   EXPECT_EQ(m.at(R"(hearth_http_requests_total{route="/v1/chat/completions",status="200"})"), 3);
   EXPECT_EQ(m.at(R"(hearth_http_requests_total{route="/v1/chat/completions",status="400"})"), 1);
   EXPECT_EQ(m.at(R"(hearth_http_requests_total{route="other",status="404"})"), 1);
