@@ -134,23 +134,20 @@ static float dot_q6_k_row(int64_t k, const void* w, const void* a) {
 
 void dot_q4_k(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
               float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_q4_k_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_q4_k_row(k, row, a); });
 }
 
 void dot_q5_k(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
               float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_q5_k_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_q5_k_row(k, row, a); });
 }
 
 void dot_q6_k(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
               float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_q6_k_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_q6_k_row(k, row, a); });
 }
 
 }  // namespace hearth::cpu::avx2

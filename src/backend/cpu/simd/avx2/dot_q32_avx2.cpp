@@ -62,10 +62,9 @@ static inline float dot_q8_0_f32_row(int64_t k, const uint8_t* p, const float* x
 
 void dot_q8_0_f32(int64_t k, const void* w, size_t row_bytes, int64_t n, const void* a,
                   float* out) {
-  const auto* p = static_cast<const uint8_t*>(w);
-  for (int64_t r = 0; r < n; ++r) {
-    out[r] = dot_q8_0_f32_row(k, p + r * row_bytes, static_cast<const float*>(a));
-  }
+  dot_rows_prefetched(w, row_bytes, n, out, [&](const uint8_t* row) {
+    return dot_q8_0_f32_row(k, row, static_cast<const float*>(a));
+  });
 }
 
 }  // namespace hearth::cpu::avx2

@@ -73,23 +73,20 @@ static float dot_bf16_row(int64_t k, const void* w, const void* a) {
 
 void dot_f32_weights(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
                      float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_f32_weights_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_f32_weights_row(k, row, a); });
 }
 
 void dot_f16(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
              float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_f16_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_f16_row(k, row, a); });
 }
 
 void dot_bf16(int64_t k, const void* w, size_t row_bytes, int64_t n_rows, const void* a,
               float* out) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_bf16_row(k, static_cast<const uint8_t*>(w) + r * row_bytes, a);
-  }
+  dot_rows_prefetched(w, row_bytes, n_rows, out,
+                      [&](const uint8_t* row) { return dot_bf16_row(k, row, a); });
 }
 
 void dequant_f16(const void* w, float* out, int64_t k) {

@@ -121,9 +121,9 @@ static inline void dot_rows(int64_t k, const void* w, size_t row_bytes, int64_t 
                             const void* a, float* out) {
   const auto* p = static_cast<const uint8_t*>(w);
   const ActRowQ8x32 act = act_row_q8x32(a, k);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    out[r] = dot_row<kBytes, kQuantOffset, kHasMin, kFive, kVnni>(k / 32, p + r * row_bytes, act);
-  }
+  dot_rows_prefetched(p, row_bytes, n_rows, out, [&](const uint8_t* row) {
+    return dot_row<kBytes, kQuantOffset, kHasMin, kFive, kVnni>(k / 32, row, act);
+  });
 }
 
 }  // namespace
