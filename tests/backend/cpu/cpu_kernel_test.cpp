@@ -166,6 +166,47 @@ TEST_P(KernelTest, DequantizationMatchesTheReference) {
   }
 }
 
+// The prefill GEMM is exact to float rounding (each element one FMA chain per K block: within
+// K * 2^-24 of sum |x w|) and batch-invariant: any sub-block of tokens and rows, at any offset
+// and with any leading dimension, gives the very same bits as the whole call. That is what makes
+// a prompt's logits independent of how it was chunked or how much of it was cached.
+TEST_P(KernelTest, PrefillGemmIsExactToRoundingAndBatchInvariant) {
+  for (int64_t k : {8, 37, 576, 1024, 1500, 3000}) {
+    const int64_t t = 23, r = 13;
+    const auto x = test::random_floats(t * k, rng_);
+    const auto w = test::random_floats(r * k, rng_);
+    std::vector<float> y(static_cast<size_t>(t * r), NAN);
+    table().gemm_nt(x.data(), k, t, w.data(), r, k, y.data(), r);
+    for (int64_t i = 0; i < t; ++i) {
+      for (int64_t j = 0; j < r; ++j) {
+        double exact = 0, mag = 0;
+        for (int64_t c = 0; c < k; ++c) {
+          const double p = static_cast<double>(x[i * k + c]) * w[j * k + c];
+          exact += p;
+          mag += std::abs(p);
+        }
+        ASSERT_NEAR(y[i * r + j], exact, static_cast<double>(k) * 0x1p-24 * mag + 1e-30)
+            << "k=" << k << " token " << i << " row " << j;
+      }
+    }
+    for (int round = 0; round < 12; ++round) {
+      const int64_t t0 = static_cast<int64_t>(rng_() % t), t1 = t0 + 1 + rng_() % (t - t0);
+      const int64_t r0 = static_cast<int64_t>(rng_() % r), r1 = r0 + 1 + rng_() % (r - r0);
+      const int64_t ldy = (r1 - r0) + static_cast<int64_t>(rng_() % 3);
+      std::vector<float> part(static_cast<size_t>((t1 - t0) * ldy), NAN);
+      table().gemm_nt(x.data() + t0 * k, k, t1 - t0, w.data() + r0 * k, r1 - r0, k, part.data(),
+                      ldy);
+      for (int64_t i = t0; i < t1; ++i) {
+        for (int64_t j = r0; j < r1; ++j) {
+          ASSERT_EQ(part[(i - t0) * ldy + (j - r0)], y[i * r + j])
+              << "k=" << k << " tokens [" << t0 << ", " << t1 << ") rows [" << r0 << ", " << r1
+              << "): token " << i << " row " << j;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(KernelTest, ElementwiseKernelsMatchDoublePrecision) {
   for (int64_t n : {1, 7, 8, 9, 31, 64, 1000}) {
     const auto a = test::random_floats(n, rng_);

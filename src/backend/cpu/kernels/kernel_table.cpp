@@ -48,6 +48,7 @@ void fill_scalar_kernels(KernelTable& t) {
   t.swiglu = swiglu;
   t.add = add;
   t.attention_group = attention_group;
+  t.gemm_nt = gemm_nt;
 }
 
 #if defined(HEARTH_CPU_X86)
@@ -72,6 +73,7 @@ void fill_avx2_kernels(KernelTable& t) {
   t.swiglu = swiglu;
   t.add = add;
   t.attention_group = attention_group;
+  t.gemm_nt = gemm_nt;
 }
 
 void fill_avx512_kernels(KernelTable& t) {
@@ -80,6 +82,7 @@ void fill_avx512_kernels(KernelTable& t) {
   t.for_type(DType::kQ4_1).dot = dot_q4_1;
   t.for_type(DType::kQ5_0).dot = dot_q5_0;
   t.for_type(DType::kQ5_1).dot = dot_q5_1;
+  t.gemm_nt = gemm_nt;
 }
 #else
 void fill_avx2_kernels(KernelTable&) {}

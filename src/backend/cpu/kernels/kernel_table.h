@@ -45,6 +45,11 @@ using AttentionGroupFn = void (*)(const float* q, int64_t group, const float* k,
                                   int64_t n_keys, int64_t kv_stride, int64_t head_dim, float scale,
                                   float* out, float* scratch);
 inline constexpr int64_t kAttentionKeyBlock = 32;
+// y[t * ldy + r] = x[t * ldx ..] . w[r * k ..] for t < n_tokens, r < n_rows, batch-invariant: each
+// element is computed by the same operations in the same order whatever n_tokens, n_rows and
+// the element's place in the call, so a prompt's numerics do not depend on how it was chunked.
+using GemmNtFn = void (*)(const float* x, int64_t ldx, int64_t n_tokens, const float* w,
+                          int64_t n_rows, int64_t k, float* y, int64_t ldy);
 inline int64_t attention_scratch_floats(int64_t group, int64_t head_dim) {
   return group * (head_dim + kAttentionKeyBlock + 2);
 }
@@ -63,6 +68,7 @@ struct KernelTable {
   void (*swiglu)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
   void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
   AttentionGroupFn attention_group = nullptr;
+  GemmNtFn gemm_nt = nullptr;
 
   const WeightKernels& for_type(DType t) const { return weights[static_cast<size_t>(t)]; }
   WeightKernels& for_type(DType t) { return weights[static_cast<size_t>(t)]; }

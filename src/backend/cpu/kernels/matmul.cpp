@@ -66,6 +66,13 @@ int64_t read_sgemm_min_tokens() {
   return kDefault;
 }
 
+// HEARTH_CPU_GEMM=openblas multiplies the panels with OpenBLAS's sgemm instead of the
+// batch-invariant kernel (faster on some CPUs, but its rounding depends on the chunk size).
+bool read_use_openblas() {
+  const char* env = std::getenv("HEARTH_CPU_GEMM");
+  return env != nullptr && std::string(env) == "openblas";
+}
+
 size_t act_row_bytes(ActFormat format, int64_t k) {
   switch (format) {
     case ActFormat::kQ8x32:
@@ -276,7 +283,12 @@ Status MatmulDriver::run_sgemm(const float* x, int64_t n_tokens, int64_t k,
     total += panel_count[j];
   }
   std::atomic<int64_t> next{0};
+  static const bool use_openblas = read_use_openblas();
   const auto gemm = [&](const float* w_panel, int64_t rows, float* y, int64_t ldy) {
+    if (!use_openblas) {
+      kernels_.gemm_nt(x, k, n_tokens, w_panel, rows, k, y, ldy);
+      return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens),
                 static_cast<blasint>(rows), static_cast<blasint>(k), 1.0f, x,
                 static_cast<blasint>(k), w_panel, static_cast<blasint>(k), 0.0f, y,

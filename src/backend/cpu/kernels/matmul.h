@@ -3,8 +3,9 @@
 //    partner format and every weight row is streamed once through the integer dot kernel, for
 //    all tokens while it is in L1;
 //  - many tokens (prefill): panels of weight rows are dequantized to f32 in a per-thread buffer
-//    that stays in L2 and multiplied with OpenBLAS sgemm (single-threaded per panel; the
-//    panels are what is parallel).
+//    that stays in L2 and multiplied by the batch-invariant GEMM of the kernel table (each
+//    element's rounding independent of the chunk size; OpenBLAS sgemm with
+//    HEARTH_CPU_GEMM=openblas), one panel per call; the panels are what is parallel.
 // Several weights that share the input (q/k/v, gate/up) run as one job list: one quantization of
 // the input and one parallel region. Nothing is allocated per call once reserve() has run.
 #pragma once

@@ -8,6 +8,8 @@
 
 namespace hearth::cpu::avx2 {
 
+inline constexpr int64_t kGemmKBlock = 1024;  // K per pass of the batch-invariant GEMM
+
 void quantize_q8x32(const float* x, void* out, int64_t k);
 void quantize_q8x256(const float* x, void* out, int64_t k);
 
@@ -47,5 +49,7 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 void attention_group(const float* q, int64_t group, const float* k, const float* v, int64_t n_keys,
                      int64_t kv_stride, int64_t head_dim, float scale, float* out, float* scratch);
+void gemm_nt(const float* x, int64_t ldx, int64_t n_tokens, const float* w, int64_t n_rows,
+             int64_t k, float* y, int64_t ldy);
 
 }  // namespace hearth::cpu::avx2

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -75,6 +76,23 @@ void attention_group(const float* q, int64_t group, const float* k, const float*
   for (int64_t g = 0; g < group; ++g) {
     const float inv = running_sum[g] > 0.0f ? 1.0f / running_sum[g] : 0.0f;
     for (int64_t d = 0; d < head_dim; ++d) out[g * head_dim + d] = acc[g * head_dim + d] * inv;
+  }
+}
+
+void gemm_nt(const float* x, int64_t ldx, int64_t n_tokens, const float* w, int64_t n_rows,
+             int64_t k, float* y, int64_t ldy) {
+  constexpr int64_t kBlock = 1024;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      float total = 0.0f;
+      for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+        const int64_t k1 = std::min(k, k0 + kBlock);
+        float s = 0.0f;
+        for (int64_t i = k0; i < k1; ++i) s = std::fma(x[t * ldx + i], w[r * k + i], s);
+        total = k0 == 0 ? s : total + s;
+      }
+      y[t * ldy + r] = total;
+    }
   }
 }
 

@@ -42,4 +42,9 @@ void add(const float* a, const float* b, float* out, int64_t n);
 void attention_group(const float* q, int64_t group, const float* k, const float* v, int64_t n_keys,
                      int64_t kv_stride, int64_t head_dim, float scale, float* out, float* scratch);
 
+// Batch-invariant y[t][r] = x[t] . w[r] (see kernel_table.h); per element: sequential FMAs
+// over k within blocks of 1024, block sums added in order.
+void gemm_nt(const float* x, int64_t ldx, int64_t n_tokens, const float* w, int64_t n_rows,
+             int64_t k, float* y, int64_t ldy);
+
 }  // namespace hearth::cpu::scalar
