@@ -12,14 +12,14 @@ namespace hearth {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // the caller passed something malformed (a request, a flag)
-  kNotFound,           // a file, key or tensor that should exist does not
-  kIoError,            // the OS refused (open, read, mmap)
-  kCorruptData,        // a file's bytes are not what its format promises
-  kUnsupported,        // well-formed, but hearth does not implement it (yet)
-  kOutOfRange,         // a value outside what is allowed (context too long, limit hit)
-  kResourceExhausted,  // memory, queue or a sandbox limit
-  kFailedPrecondition, // called in the wrong state
+  kInvalidArgument,     // the caller passed something malformed (a request, a flag)
+  kNotFound,            // a file, key or tensor that should exist does not
+  kIoError,             // the OS refused (open, read, mmap)
+  kCorruptData,         // a file's bytes are not what its format promises
+  kUnsupported,         // well-formed, but hearth does not implement it (yet)
+  kOutOfRange,          // a value outside what is allowed (context too long, limit hit)
+  kResourceExhausted,   // memory, queue or a sandbox limit
+  kFailedPrecondition,  // called in the wrong state
   kCancelled,
   kInternal,
 };
@@ -50,19 +50,33 @@ class [[nodiscard]] Status {
 inline Status invalid_argument(std::string msg) {
   return {StatusCode::kInvalidArgument, std::move(msg)};
 }
-inline Status not_found(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-inline Status io_error(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
-inline Status corrupt_data(std::string msg) { return {StatusCode::kCorruptData, std::move(msg)}; }
-inline Status unsupported(std::string msg) { return {StatusCode::kUnsupported, std::move(msg)}; }
-inline Status out_of_range(std::string msg) { return {StatusCode::kOutOfRange, std::move(msg)}; }
+inline Status not_found(std::string msg) {
+  return {StatusCode::kNotFound, std::move(msg)};
+}
+inline Status io_error(std::string msg) {
+  return {StatusCode::kIoError, std::move(msg)};
+}
+inline Status corrupt_data(std::string msg) {
+  return {StatusCode::kCorruptData, std::move(msg)};
+}
+inline Status unsupported(std::string msg) {
+  return {StatusCode::kUnsupported, std::move(msg)};
+}
+inline Status out_of_range(std::string msg) {
+  return {StatusCode::kOutOfRange, std::move(msg)};
+}
 inline Status resource_exhausted(std::string msg) {
   return {StatusCode::kResourceExhausted, std::move(msg)};
 }
 inline Status failed_precondition(std::string msg) {
   return {StatusCode::kFailedPrecondition, std::move(msg)};
 }
-inline Status cancelled(std::string msg) { return {StatusCode::kCancelled, std::move(msg)}; }
-inline Status internal_error(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+inline Status cancelled(std::string msg) {
+  return {StatusCode::kCancelled, std::move(msg)};
+}
+inline Status internal_error(std::string msg) {
+  return {StatusCode::kInternal, std::move(msg)};
+}
 
 // A T, or the Status saying why there is none. Never holds an ok Status.
 template <typename T>
@@ -70,7 +84,7 @@ class [[nodiscard]] Expected {
   static_assert(!std::is_same_v<T, Status>, "use Status directly");
 
  public:
-  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit
   Expected(Status status) : v_(std::in_place_index<1>, std::move(status)) {  // NOLINT: implicit
     assert(!std::get<1>(v_).ok() && "Expected built from an ok Status");
   }
@@ -112,9 +126,9 @@ class [[nodiscard]] Expected {
 #define HEARTH_CONCAT_(a, b) HEARTH_CONCAT_INNER_(a, b)
 
 // Return the Status from the enclosing function if `expr` (a Status) is not ok.
-#define HEARTH_RETURN_IF_ERROR(expr)           \
-  do {                                         \
-    ::hearth::Status hearth_status_ = (expr);  \
+#define HEARTH_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::hearth::Status hearth_status_ = (expr);        \
     if (!hearth_status_.ok()) return hearth_status_; \
   } while (0)
 

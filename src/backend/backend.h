@@ -106,7 +106,8 @@ class Backend {
   // out_i = x . w_i^T (+ b_i) for every target (q/k/v, or gate/up): one input, several weights.
   virtual Status matmul_shared_input(const TensorView& x, std::span<const MatmulTarget> targets) {
     for (const MatmulTarget& t : targets) {
-      if (t.weight == nullptr) return invalid_argument("matmul_shared_input: a target has no weight");
+      if (t.weight == nullptr)
+        return invalid_argument("matmul_shared_input: a target has no weight");
       HEARTH_RETURN_IF_ERROR(matmul(x, *t.weight, t.bias, t.out));
     }
     return {};
@@ -158,7 +159,9 @@ class Backend {
     for (int64_t t = 0, run = 1; t < n; t += run) {
       // Consecutive positions go in one copy.
       run = 1;
-      while (t + run < n && positions[static_cast<size_t>(t + run)] == positions[static_cast<size_t>(t)] + run) ++run;
+      while (t + run < n &&
+             positions[static_cast<size_t>(t + run)] == positions[static_cast<size_t>(t)] + run)
+        ++run;
       const int64_t pos = positions[static_cast<size_t>(t)];
       if (pos < 0 || pos > keys.shape()[0] - run) {
         return out_of_range("store_kv: positions " + std::to_string(pos) + ".." +
@@ -167,7 +170,9 @@ class Backend {
       }
       const Shape rows{run, k.shape()[1], k.shape()[2]};
       const auto at = [&](const TensorView& base, int64_t row) {
-        return TensorView(static_cast<std::byte*>(base.data()) + static_cast<uint64_t>(row) * row_bytes, base.dtype(), rows);
+        return TensorView(
+            static_cast<std::byte*>(base.data()) + static_cast<uint64_t>(row) * row_bytes,
+            base.dtype(), rows);
       };
       HEARTH_RETURN_IF_ERROR(copy(at(k, t), at(keys, pos)));
       HEARTH_RETURN_IF_ERROR(copy(at(v, t), at(values, pos)));

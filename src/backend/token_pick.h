@@ -25,13 +25,17 @@ struct TokenPick {
 
 inline Status check_token_pick(const TokenPick& pick, size_t vocab) {
   if (vocab == 0) return invalid_argument("pick_token: empty logits");
-  if (!std::isfinite(pick.temperature)) return invalid_argument("pick_token: temperature is not finite");
-  if (pick.top_k < 0) return invalid_argument("pick_token: top_k " + std::to_string(pick.top_k) + " is negative");
+  if (!std::isfinite(pick.temperature))
+    return invalid_argument("pick_token: temperature is not finite");
+  if (pick.top_k < 0)
+    return invalid_argument("pick_token: top_k " + std::to_string(pick.top_k) + " is negative");
   if (!(pick.top_p > 0.0f && pick.top_p <= 1.0f)) {
-    return invalid_argument("pick_token: top_p " + std::to_string(pick.top_p) + " is outside (0, 1]");
+    return invalid_argument("pick_token: top_p " + std::to_string(pick.top_p) +
+                            " is outside (0, 1]");
   }
   if (!(pick.uniform >= 0.0f && pick.uniform < 1.0f)) {
-    return invalid_argument("pick_token: uniform " + std::to_string(pick.uniform) + " is outside [0, 1)");
+    return invalid_argument("pick_token: uniform " + std::to_string(pick.uniform) +
+                            " is outside [0, 1)");
   }
   return {};
 }
@@ -48,8 +52,9 @@ inline Expected<int32_t> pick_token_on_host(std::span<const float> logits, const
   }
   std::vector<int32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)]; });
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)];
+  });
   size_t keep = n;
   if (pick.top_k > 0 && static_cast<size_t>(pick.top_k) < n) {
     const float cut = logits[static_cast<size_t>(order[static_cast<size_t>(pick.top_k) - 1])];
@@ -70,7 +75,9 @@ inline Expected<int32_t> pick_token_on_host(std::span<const float> logits, const
       mass += prob[i++];
       if (mass >= pick.top_p * total) break;
     }
-    while (i < keep && logits[static_cast<size_t>(order[i])] == logits[static_cast<size_t>(order[i - 1])]) ++i;
+    while (i < keep &&
+           logits[static_cast<size_t>(order[i])] == logits[static_cast<size_t>(order[i - 1])])
+      ++i;
     keep = i;
   }
   std::vector<int32_t> kept(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));

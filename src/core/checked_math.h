@@ -25,6 +25,8 @@ inline std::optional<uint64_t> checked_align_up(uint64_t v, uint64_t align) {
   return *sum & ~(align - 1);
 }
 
-inline bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+inline bool is_power_of_two(uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 }  // namespace hearth

@@ -63,8 +63,12 @@ struct DTypeTraits {
 };
 
 const DTypeTraits& dtype_traits(DType t);
-inline std::string_view dtype_name(DType t) { return dtype_traits(t).name; }
-inline bool dtype_is_quantized(DType t) { return dtype_traits(t).quantized; }
+inline std::string_view dtype_name(DType t) {
+  return dtype_traits(t).name;
+}
+inline bool dtype_is_quantized(DType t) {
+  return dtype_traits(t).quantized;
+}
 
 // Case-insensitive lookup by name ("Q4_0", "bf16").
 std::optional<DType> dtype_from_name(std::string_view name);

@@ -6,8 +6,8 @@
 
 namespace hearth {
 
-inline constexpr int kQK = 32;    // elements per block for the 32-element formats
-inline constexpr int kQK_K = 256; // elements per K-quant super-block
+inline constexpr int kQK = 32;     // elements per block for the 32-element formats
+inline constexpr int kQK_K = 256;  // elements per K-quant super-block
 
 // x = d * (q - 8); element j in the low nibble of qs[j], element j+16 in the high nibble.
 struct BlockQ4_0 {

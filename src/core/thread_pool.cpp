@@ -40,7 +40,9 @@ constexpr uint64_t kEnteredMask = uint64_t{0x7fff} << 16;
 constexpr uint64_t kClosed = uint64_t{1} << 31;
 constexpr int kGenerationShift = 32;
 
-uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> kGenerationShift); }
+uint32_t generation_of(uint64_t state) {
+  return static_cast<uint32_t>(state >> kGenerationShift);
+}
 }  // namespace
 
 void ThreadPool::worker_loop(int index) {

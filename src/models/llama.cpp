@@ -535,8 +535,8 @@ Status LlamaModel::forward(KvCache& cache, std::span<const int32_t> tokens, Logi
 Expected<int32_t> LlamaModel::forward_pick(KvCache& cache, std::span<const int32_t> tokens,
                                            const TokenPick& pick) {
   HEARTH_RETURN_IF_ERROR(check_token_pick(pick, static_cast<size_t>(info_.vocab_size)));
-  HEARTH_RETURN_IF_ERROR(check_input(cache, tokens, LogitsFor::kLastToken,
-                                     static_cast<size_t>(info_.vocab_size)));
+  HEARTH_RETURN_IF_ERROR(
+      check_input(cache, tokens, LogitsFor::kLastToken, static_cast<size_t>(info_.vocab_size)));
   HEARTH_RETURN_IF_ERROR(run_steps(cache, tokens, LogitsFor::kLastToken, {}));
   return backend_->pick_token(rows(logits_, 1, info_.vocab_size), pick);
 }
@@ -588,9 +588,9 @@ Status LlamaModel::run_steps(KvCache& cache, std::span<const int32_t> tokens, Lo
     }
     if (status.ok()) status = cache.commit(start + first + chunk);
     if (status.ok() && which == LogitsFor::kAllTokens) {
-      status = logits_for_rows(
-          0, chunk,
-          all_logits.subspan(static_cast<size_t>(first * vocab), static_cast<size_t>(chunk * vocab)));
+      status = logits_for_rows(0, chunk,
+                               all_logits.subspan(static_cast<size_t>(first * vocab),
+                                                  static_cast<size_t>(chunk * vocab)));
     }
   }
   if (!status.ok()) {

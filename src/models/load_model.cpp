@@ -34,7 +34,8 @@ Expected<std::unique_ptr<Backend>> make_backend(const LoadOptions& options) {
     const char* env = std::getenv("HEARTH_BACKEND");
     name = env != nullptr && *env != '\0' ? env : "cpu";
   }
-  if (name == "reference") return std::unique_ptr<Backend>(std::make_unique<ReferenceBackend>(n_threads));
+  if (name == "reference")
+    return std::unique_ptr<Backend>(std::make_unique<ReferenceBackend>(n_threads));
   if (name == "cpu") {
     HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<CpuBackend> cpu, CpuBackend::create(n_threads));
     return std::unique_ptr<Backend>(std::move(cpu));
@@ -82,6 +83,11 @@ Expected<std::unique_ptr<Model>> load_gguf_model(const GgufFile& file, const std
   source.format = WeightFormat::kGguf;
   source.gguf = &file;
   source.weights = std::move(weights);
+  return build(*entry, std::move(source), options);
+}
+
+Expected<std::unique_ptr<Model>> load_model_source(ModelSource source, const LoadOptions& options) {
+  HEARTH_ASSIGN_OR_RETURN(const ArchitectureEntry* entry, lookup(source.architecture, source.path));
   return build(*entry, std::move(source), options);
 }
 

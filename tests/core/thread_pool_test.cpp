@@ -70,7 +70,9 @@ TEST(ThreadPoolTest, SingleThreadRunsInline) {
   EXPECT_EQ(sum, 4950);
 }
 
-TEST(ThreadPoolTest, PhysicalCoresIsPositive) { EXPECT_GE(ThreadPool::physical_cores(), 1); }
+TEST(ThreadPoolTest, PhysicalCoresIsPositive) {
+  EXPECT_GE(ThreadPool::physical_cores(), 1);
+}
 
 }  // namespace
 }  // namespace hearth

@@ -135,9 +135,9 @@ TEST_P(TinyModelTest, TruncatedCacheReusesThePrefix) {
   (void)run_all(*model, **cache, other);
   ASSERT_TRUE((*cache)->truncate(20).ok());
   const std::vector<float> rest = run_all(*model, **cache, ids.subspan(20));
-  EXPECT_LE(max_abs_diff(
-                rest, std::span<const float>(full).subspan(20 * static_cast<size_t>(g.vocab))),
-            kAbsTol);
+  EXPECT_LE(
+      max_abs_diff(rest, std::span<const float>(full).subspan(20 * static_cast<size_t>(g.vocab))),
+      kAbsTol);
 }
 
 TEST_P(TinyModelTest, SequencesInSeparateCachesDoNotInterfere) {

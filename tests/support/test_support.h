@@ -30,7 +30,7 @@ std::string temp_path(const std::string& name);
 
 // Skip (with the reason printed) when a real model or shared file is absent, e.g. in a user's
 // clone without ../shared. The bootstrap always fetches the models, so CI never skips these.
-#define HEARTH_REQUIRE_PATH(var, expr, what)                                          \
-  const std::optional<std::string> var##_opt = (expr);                               \
+#define HEARTH_REQUIRE_PATH(var, expr, what)                                           \
+  const std::optional<std::string> var##_opt = (expr);                                 \
   if (!var##_opt) GTEST_SKIP() << what << " not found; run scripts/bootstrap.sh test"; \
   const std::string& var = *var##_opt

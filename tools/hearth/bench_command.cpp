@@ -6,6 +6,9 @@
 //       (llama-bench's tg also starts from an empty cache).
 // Reports median and spread of tokens/s, time to first token and peak RSS, as a table or JSON.
 // `--bandwidth` adds a read-only memory sweep and the decode roofline it implies.
+// `--synthetic llama3-8b --quant q4_0` benchmarks random weights of a real model's shapes
+// (models/synthetic_model.h) instead of a file; `--write-gguf` saves that model for llama-bench.
+// `--depth N` first fills N tokens of context (llama-bench -d): pp and tg then run after them.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 #include "engine_flags.h"
 #include "formats/gguf/gguf_file.h"
 #include "models/load_model.h"
+#include "models/synthetic_model.h"
 
 namespace hearth::cli {
 namespace {
@@ -41,6 +45,11 @@ struct BenchArgs {
   bool bandwidth = false;
   int64_t bandwidth_mib = 512;
   uint64_t seed = 1234;
+  std::string device;          // cpu or cuda (same as --backend cuda)
+  std::string synthetic;       // a synthetic model's shape name instead of -m
+  std::string quant = "q4_0";  // its weight type
+  std::string write_gguf;      // write the synthetic model here and exit
+  int64_t depth = 0;           // context tokens before pp and tg
 };
 
 struct Spread {
@@ -96,37 +105,66 @@ struct Trial {
   double tg_s = 0;
 };
 
+// The cache holds `depth` tokens of context, which every trial keeps.
 Expected<Trial> run_trial(Model& model, KvCache& cache, const std::vector<int32_t>& prompt,
-                          int64_t n_gen, std::vector<float>& logits) {
+                          int64_t n_gen, std::vector<float>& logits, int64_t depth) {
   Trial t;
-  HEARTH_RETURN_IF_ERROR(cache.truncate(0));
+  HEARTH_RETURN_IF_ERROR(cache.truncate(depth));
   const double t0 = monotonic_seconds();
   if (!prompt.empty()) {
     HEARTH_RETURN_IF_ERROR(model.forward(cache, prompt, LogitsFor::kLastToken, logits));
   }
   int32_t token = prompt.empty() ? 0 : argmax(logits);
   t.pp_s = monotonic_seconds() - t0;
-  HEARTH_RETURN_IF_ERROR(cache.truncate(0));
+  HEARTH_RETURN_IF_ERROR(cache.truncate(depth));
   const double t1 = monotonic_seconds();
   for (int64_t i = 0; i < n_gen; ++i) {
+    // The argmax, picked where the backend can (on a GPU only the id comes back).
     const int32_t one[1] = {token};
-    HEARTH_RETURN_IF_ERROR(model.forward(cache, one, LogitsFor::kLastToken, logits));
-    token = argmax(logits);
+    HEARTH_ASSIGN_OR_RETURN(token, model.forward_pick(cache, one, TokenPick{}));
   }
   t.tg_s = monotonic_seconds() - t1;
   return t;
 }
 
 int run_bench(const BenchArgs& args) {
-  const std::string path = resolve_model_path(args.model);
+  Expected<SyntheticShape> shape = not_found("");
+  Expected<DType> quant = DType::kQ4_0;
+  if (!args.synthetic.empty()) {
+    shape = synthetic_shape(args.synthetic);
+    quant = synthetic_weight_type(args.quant);
+    for (const Status& st : {shape.status(), quant.status()}) {
+      if (!st.ok()) {
+        fmt::print(stderr, "error: {}\n", st.to_string());
+        return 1;
+      }
+    }
+    if (!args.write_gguf.empty()) {
+      const Status st = write_synthetic_gguf(*shape, *quant, args.seed, args.write_gguf);
+      if (!st.ok()) {
+        fmt::print(stderr, "error: {}\n", st.to_string());
+        return 1;
+      }
+      fmt::print("wrote {} ({} {}, seed {})\n", args.write_gguf, args.synthetic, args.quant,
+                 args.seed);
+      return 0;
+    }
+  } else if (!args.write_gguf.empty()) {
+    fmt::print(stderr, "error: --write-gguf needs --synthetic\n");
+    return 1;
+  }
+  const std::string path = shape.ok() ? "synthetic " + args.synthetic + " " + args.quant
+                                      : resolve_model_path(args.model);
   // Read the tensor sizes first: the file is mapped only briefly, before the model's own mapping.
-  const uint64_t weights = weight_bytes_per_token(path);
+  const uint64_t weights =
+      shape.ok() ? synthetic_weight_bytes_per_token(*shape, *quant) : weight_bytes_per_token(path);
   LoadOptions load;
   load.n_threads = args.threads > 0 ? args.threads : ThreadPool::physical_cores();
   if (args.batch > 0) load.max_batch_tokens = args.batch;  // else the engine's default step
-  load.backend = args.backend;
+  load.backend = args.device == "cuda" ? "cuda" : args.backend;
   const double load_t0 = monotonic_seconds();
-  auto model = load_model(path, load);
+  auto model =
+      shape.ok() ? load_synthetic_model(*shape, *quant, args.seed, load) : load_model(path, load);
   if (!model.ok()) {
     fmt::print(stderr, "error: {}\n", model.status().to_string());
     return 1;
@@ -134,28 +172,40 @@ int run_bench(const BenchArgs& args) {
   const double load_s = monotonic_seconds() - load_t0;
   Model& m = **model;
   const ModelInfo& info = m.info();
-  auto cache = m.new_kv_cache(std::min(args.n_prompt + args.n_gen, info.context_length));
+  auto cache =
+      m.new_kv_cache(std::min(args.depth + args.n_prompt + args.n_gen, info.context_length));
   if (!cache.ok()) {
     fmt::print(stderr, "error: {}\n", cache.status().to_string());
     return 1;
   }
-  if (args.n_prompt > (*cache)->capacity() || args.n_gen > (*cache)->capacity()) {
-    fmt::print(stderr, "error: -p {} / -g {} exceed the context length of {} ({} tokens)\n",
-               args.n_prompt, args.n_gen, info.name, info.context_length);
+  if (args.depth + args.n_prompt > (*cache)->capacity() ||
+      args.depth + args.n_gen > (*cache)->capacity()) {
+    fmt::print(stderr, "error: -d {} + -p {} / -g {} exceed the context length of {} ({} tokens)\n",
+               args.depth, args.n_prompt, args.n_gen, info.name, info.context_length);
     return 1;
   }
   std::mt19937_64 rng(args.seed);
   std::vector<int32_t> prompt(static_cast<size_t>(args.n_prompt));
   for (auto& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint64_t>(info.vocab_size));
   std::vector<float> logits(static_cast<size_t>(info.vocab_size));
+  if (args.depth > 0) {  // the context every trial starts from (untimed)
+    std::vector<int32_t> context(static_cast<size_t>(args.depth));
+    for (auto& id : context) {
+      id = static_cast<int32_t>(rng() % static_cast<uint64_t>(info.vocab_size));
+    }
+    if (Status st = m.forward(**cache, context, LogitsFor::kLastToken, logits); !st.ok()) {
+      fmt::print(stderr, "error: {}\n", st.to_string());
+      return 1;
+    }
+  }
 
-  if (auto warm = run_trial(m, **cache, prompt, args.n_gen, logits); !warm.ok()) {
+  if (auto warm = run_trial(m, **cache, prompt, args.n_gen, logits, args.depth); !warm.ok()) {
     fmt::print(stderr, "error: {}\n", warm.status().to_string());
     return 1;
   }
   std::vector<double> pp, tg, ttft;
   for (int i = 0; i < args.trials; ++i) {
-    auto trial = run_trial(m, **cache, prompt, args.n_gen, logits);
+    auto trial = run_trial(m, **cache, prompt, args.n_gen, logits, args.depth);
     if (!trial.ok()) {
       fmt::print(stderr, "error: {}\n", trial.status().to_string());
       return 1;
@@ -167,7 +217,7 @@ int run_bench(const BenchArgs& args) {
   const uint64_t peak_rss = peak_rss_bytes();  // before the bandwidth probe's buffer
   const Spread pp_s = spread_of(pp), tg_s = spread_of(tg), ttft_s = spread_of(ttft);
 
-  std::string backend = args.backend.empty() ? "cpu" : args.backend;
+  std::string backend = !load.backend.empty() ? load.backend : "cpu";
   if (backend == "cpu") {
     auto isa = cpu::select_isa();
     backend += "-" + std::string(isa.ok() ? cpu::isa_name(*isa) : "?");
@@ -179,6 +229,7 @@ int run_bench(const BenchArgs& args) {
                                 {"threads", load.n_threads},
                                 {"n_prompt", args.n_prompt},
                                 {"n_gen", args.n_gen},
+                                {"depth", args.depth},
                                 {"trials", args.trials},
                                 {"batch", load.max_batch_tokens},
                                 {"load_s", load_s},
@@ -188,11 +239,12 @@ int run_bench(const BenchArgs& args) {
                                 {"peak_rss_bytes", peak_rss}};
 
   // Decode reads the weights once per token plus the cached K/V (f32) of the positions so far:
-  // on average n_gen / 2 of them during tg.
-  const double kv_bytes = 2.0 *
-                          static_cast<double>(info.n_layers * info.n_kv_heads * info.head_dim) *
-                          sizeof(float) * (static_cast<double>(args.n_gen) / 2.0);
+  // on average depth + n_gen / 2 of them during tg.
+  const double kv_bytes =
+      2.0 * static_cast<double>(info.n_layers * info.n_kv_heads * info.head_dim) * sizeof(float) *
+      (static_cast<double>(args.depth) + static_cast<double>(args.n_gen) / 2.0);
   const double bytes_per_token = static_cast<double>(weights) + kv_bytes;
+  out["bytes_per_token"] = bytes_per_token;
   if (args.bandwidth) {
     auto bw = cpu::measure_read_bandwidth(static_cast<size_t>(args.bandwidth_mib) << 20,
                                           load.n_threads, 12);
@@ -225,13 +277,18 @@ int run_bench(const BenchArgs& args) {
     fmt::print("| {:<8} | {:>10.2f} | {:>10.2f} | {:>10.2f} | {:>8.2f} |\n", name, s.median, s.min,
                s.max, s.stdev);
   };
-  if (!pp.empty()) row("pp" + std::to_string(args.n_prompt), pp_s);
-  if (!tg.empty()) row("tg" + std::to_string(args.n_gen), tg_s);
+  const std::string at = args.depth > 0 ? " @ d" + std::to_string(args.depth) : "";
+  if (!pp.empty()) row("pp" + std::to_string(args.n_prompt) + at, pp_s);
+  if (!tg.empty()) row("tg" + std::to_string(args.n_gen) + at, tg_s);
   if (!pp.empty()) {
     fmt::print("time to first token: {:.1f} ms (min {:.1f}, max {:.1f})\n", ttft_s.median,
                ttft_s.min, ttft_s.max);
   }
   fmt::print("peak RSS: {:.1f} MiB\n", static_cast<double>(peak_rss) / (1 << 20));
+  if (!tg.empty() && weights > 0) {
+    fmt::print("decode reads {:.1f} MB/token (weights + KV): {:.1f} GB/s at the tg median\n",
+               bytes_per_token / 1e6, bytes_per_token * tg_s.median / 1e9);
+  }
   if (args.bandwidth) {
     const auto& bw = out["bandwidth_gb_per_s"];
     const auto& rf = out["roofline"];
@@ -269,6 +326,18 @@ void register_bench_command(CLI::App& app, std::function<int()>& run) {
                   "tokens per prefill step (0: the engine's default, 256)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
   cmd->add_option("--backend", args.backend, "cpu or reference (default: $HEARTH_BACKEND or cpu)");
+  cmd->add_option("--device", args.device, "cpu or cuda (cuda: the GPU backend)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option(
+      "--synthetic", args.synthetic,
+      "random weights of a real model's shapes instead of -m: " + synthetic_shape_names());
+  cmd->add_option("--quant", args.quant, "weight type of --synthetic (q4_0, q4_1, q8_0, f16, bf16)")
+      ->capture_default_str();
+  cmd->add_option("--write-gguf", args.write_gguf,
+                  "write the --synthetic model to this .gguf file (for llama-bench) and exit");
+  cmd->add_option("-d,--depth", args.depth,
+                  "tokens of context before each pp and tg (like llama-bench -d)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 22));
   cmd->add_option("--seed", args.seed, "seed of the random prompt")->capture_default_str();
   cmd->add_flag("--json", args.json, "print the results as JSON");
   cmd->add_flag("--bandwidth", args.bandwidth,

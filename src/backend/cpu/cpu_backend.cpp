@@ -7,8 +7,8 @@
 #include <string>
 
 #include "backend/cpu/op_checks.h"
-#include "backend/token_pick.h"
 #include "backend/reference/dequantize.h"
+#include "backend/token_pick.h"
 #include "core/checked_math.h"
 
 namespace hearth {

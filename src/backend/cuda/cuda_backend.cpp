@@ -71,10 +71,10 @@ Expected<std::unique_ptr<CudaBackend>> CudaBackend::create(const CudaBackendOpti
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     (void)cudaGetLastError();
-    return failed_precondition(
-        std::string("no usable CUDA GPU: ") +
-        (err != cudaSuccess ? std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")"
-                            : std::string("the driver reports no device")));
+    return failed_precondition(std::string("no usable CUDA GPU: ") +
+                               (err != cudaSuccess ? std::string(cudaGetErrorName(err)) + " (" +
+                                                         cudaGetErrorString(err) + ")"
+                                                   : std::string("the driver reports no device")));
   }
   if (options.device < 0 || options.device >= count) {
     return invalid_argument("CUDA device " + std::to_string(options.device) + " does not exist (" +
@@ -99,6 +99,9 @@ Status CudaBackend::init() {
   ctx_.sm_count = props.multiProcessorCount;
   // Programmatic dependent launch exists from compute capability 9.0 (Hopper).
   ctx_.pdl = options_.pdl && props.major >= 9;
+  ctx_.matvec_blocks_per_sm = options_.matvec_blocks_per_sm;
+  ctx_.attention_keys_per_split = options_.attention_keys_per_split;
+  ctx_.prefill_attention_warps = options_.prefill_attention_warps;
   HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&staged_copied_, cudaEventDisableTiming));
   HEARTH_CUDA_RETURN_IF_ERROR(matvec_init());
@@ -134,6 +137,7 @@ Status CudaBackend::reserve_weights(uint64_t bytes) {
 }
 
 Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const TensorView& stored) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("prepare_matrix"));
   const std::string label = "weight '" + std::string(name) + "'";
   if (stored.shape().rank() != 2 || stored.rows() < 1 || stored.cols() < 1) {
@@ -145,6 +149,19 @@ Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const Te
     return unsupported(label + " has type " + std::string(dtype_name(stored.dtype())) +
                        ", which the CUDA backend cannot multiply by (it supports q4_0, q4_1, "
                        "q8_0, f32, f16 and bf16)");
+  }
+  const auto row_bytes = dtype_row_bytes(stored.dtype(), static_cast<uint64_t>(stored.cols()));
+  if (!row_bytes || (is_quantized(*format) && stored.cols() % 32 != 0)) {
+    return invalid_argument(label + " of type " + std::string(dtype_name(stored.dtype())) +
+                            " has " + std::to_string(stored.cols()) +
+                            " columns, which is not a whole number of its 32-value blocks");
+  }
+  if (stored.data() == nullptr ||
+      stored.nbytes() != *row_bytes * static_cast<uint64_t>(stored.rows())) {
+    return invalid_argument(label + " " + stored.shape().to_string() + " holds " +
+                            std::to_string(stored.nbytes()) + " bytes, not the " +
+                            std::to_string(*row_bytes * static_cast<uint64_t>(stored.rows())) +
+                            " its shape needs");
   }
   auto pm = std::make_unique<PreparedMatrix>();
   pm->name = std::string(name);
@@ -164,10 +181,10 @@ Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const Te
     if (m.format == WeightFormat::kQ4_1) {
       HEARTH_RETURN_IF_ERROR(pm->mins.allocate(blocks * 2, label + " (mins)"));
     }
-    HEARTH_RETURN_IF_ERROR(launch_status(
-        repack_quantized(ctx_, raw.get(), m.format, m.rows, m.cols, pm->quants.get(),
-                         pm->scales.as<uint16_t>(), pm->mins.as<uint16_t>()),
-        "repack_quantized"));
+    HEARTH_RETURN_IF_ERROR(
+        launch_status(repack_quantized(ctx_, raw.get(), m.format, m.rows, m.cols, pm->quants.get(),
+                                       pm->scales.as<uint16_t>(), pm->mins.as<uint16_t>()),
+                      "repack_quantized"));
     HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(ctx_.stream));  // before `raw` is freed
   } else {
     const size_t bytes = static_cast<size_t>(m.rows * m.cols) * element_bytes(m.format);
@@ -184,6 +201,7 @@ Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const Te
 }
 
 Expected<TensorView> CudaBackend::prepare_vector(std::string_view name, const TensorView& stored) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("prepare_vector"));
   if (stored.shape().rank() != 1) {
     return invalid_argument("weight '" + std::string(name) + "' must be 1-D, got shape " +
@@ -198,7 +216,8 @@ Expected<TensorView> CudaBackend::prepare_vector(std::string_view name, const Te
   const Status st = reference::dequantize_row(stored.dtype(), stored.data(), host.data(), n);
   if (!st.ok()) return st.with_context("weight '" + std::string(name) + "'");
   DeviceBuffer buf;
-  HEARTH_RETURN_IF_ERROR(buf.allocate(host.size() * sizeof(float), "weight '" + std::string(name) + "'"));
+  HEARTH_RETURN_IF_ERROR(
+      buf.allocate(host.size() * sizeof(float), "weight '" + std::string(name) + "'"));
   HEARTH_CUDA_RETURN_IF_ERROR(
       cudaMemcpy(buf.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
   TensorView view(buf.get(), DType::kF32, Shape{n});
@@ -207,6 +226,7 @@ Expected<TensorView> CudaBackend::prepare_vector(std::string_view name, const Te
 }
 
 Expected<BackendBuffer> CudaBackend::allocate(size_t bytes) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("allocate"));
   if (bytes == 0) return BackendBuffer();
   DeviceBuffer buf;
@@ -229,6 +249,7 @@ Status CudaBackend::ensure_scratch(DeviceBuffer& buf, size_t bytes, const char* 
 }
 
 Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   max_tokens_ = std::max(max_tokens_, plan.max_tokens);
   max_inner_ = std::max(max_inner_, plan.max_matmul_inner);
   max_heads_ = std::max(max_heads_, plan.max_heads);
@@ -238,10 +259,12 @@ Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
   const size_t partial_floats = static_cast<size_t>(tokens * 64 * (max_inner_ + 2 * max_heads_));
   HEARTH_RETURN_IF_ERROR(ensure_scratch(attention_scratch_, partial_floats * sizeof(float),
                                         "decode attention scratch"));
-  const size_t counters = static_cast<size_t>(tokens * std::max<int64_t>(max_heads_, 1)) * sizeof(int);
+  const size_t counters =
+      static_cast<size_t>(tokens * std::max<int64_t>(max_heads_, 1)) * sizeof(int);
   if (attention_counters_.bytes() < counters) {
     HEARTH_RETURN_IF_ERROR(ensure_scratch(attention_counters_, counters, "attention counters"));
-    HEARTH_CUDA_RETURN_IF_ERROR(cudaMemset(attention_counters_.get(), 0, attention_counters_.bytes()));
+    HEARTH_CUDA_RETURN_IF_ERROR(
+        cudaMemset(attention_counters_.get(), 0, attention_counters_.bytes()));
   }
   if (max_tokens_ > kMatvecMaxTokens) {
     HEARTH_RETURN_IF_ERROR(ensure_size(x_bf16_, static_cast<size_t>(max_tokens_ * max_inner_) * 2,
@@ -276,14 +299,17 @@ Status CudaBackend::fail_if_recording(const char* op) const {
 
 Status CudaBackend::begin_step(std::span<const int32_t> tokens,
                                std::span<const int32_t> positions) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("begin_step"));
   const auto n = static_cast<int64_t>(std::max(tokens.size(), positions.size()));
   if (n > staged_capacity_) {
     const int64_t cap = std::max<int64_t>(n, std::max<int64_t>(max_tokens_, 64));
     HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(ctx_.stream));
-    HEARTH_RETURN_IF_ERROR(staged_.allocate(static_cast<size_t>(2 * cap) * sizeof(int32_t), "step inputs"));
+    HEARTH_RETURN_IF_ERROR(
+        staged_.allocate(static_cast<size_t>(2 * cap) * sizeof(int32_t), "step inputs"));
     drop_graphs();  // they read the old device copy
-    HEARTH_RETURN_IF_ERROR(step_ids_.allocate(static_cast<size_t>(2 * cap) * sizeof(int32_t), "step inputs"));
+    HEARTH_RETURN_IF_ERROR(
+        step_ids_.allocate(static_cast<size_t>(2 * cap) * sizeof(int32_t), "step inputs"));
     staged_capacity_ = cap;
   }
   // The previous step's copy must have left the pinned buffer before it is overwritten.
@@ -294,8 +320,8 @@ Status CudaBackend::begin_step(std::span<const int32_t> tokens,
   step_tokens_ = static_cast<int64_t>(tokens.size());
   step_positions_ = static_cast<int64_t>(positions.size());
   int32_t* device = step_ids_.as<int32_t>();
-  HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(device, host, tokens.size_bytes(),
-                                              cudaMemcpyHostToDevice, ctx_.stream));
+  HEARTH_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(device, host, tokens.size_bytes(), cudaMemcpyHostToDevice, ctx_.stream));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(device + staged_capacity_, host + staged_capacity_,
                                               positions.size_bytes(), cudaMemcpyHostToDevice,
                                               ctx_.stream));
@@ -319,8 +345,8 @@ Expected<const int32_t*> CudaBackend::device_ids(std::span<const int32_t> ids, I
   DeviceBuffer& buf = tokens ? adhoc_tokens_ : adhoc_positions_;
   HEARTH_RETURN_IF_ERROR(ensure_size(buf, std::max<size_t>(ids.size_bytes(), 4), "op ids"));
   // From pageable memory: returns once the ids are staged, so the span may change afterwards.
-  HEARTH_CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(buf.get(), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, ctx_.stream));
+  HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(buf.get(), ids.data(), ids.size_bytes(),
+                                              cudaMemcpyHostToDevice, ctx_.stream));
   return buf.as<const int32_t>();
 }
 
@@ -330,16 +356,26 @@ void CudaBackend::drop_graphs() {
 }
 
 Status CudaBackend::run_step(const StepKey& key, FunctionRef<Status()> ops) {
-  if (key.id == 0 || !options_.graphs || recording_) return ops();
+  HEARTH_RETURN_IF_ERROR(flush_pending());
+  if (key.id == 0 || !options_.graphs || recording_) {
+    HEARTH_RETURN_IF_ERROR(ops());
+    return flush_pending();
+  }
   for (auto it = graphs_.begin(); it != graphs_.end(); ++it) {
     if (it->first != key.id) continue;
     graphs_.splice(graphs_.end(), graphs_, it);  // most recently used last
     ++graph_replays_;
     return cuda_status(cudaGraphLaunch(graphs_.back().second, ctx_.stream), "cudaGraphLaunch");
   }
-  HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(ctx_.stream, cudaStreamCaptureModeThreadLocal));
+  HEARTH_CUDA_RETURN_IF_ERROR(
+      cudaStreamBeginCapture(ctx_.stream, cudaStreamCaptureModeThreadLocal));
   recording_ = true;
-  const Status st = ops();
+  Status st = ops();
+  if (st.ok()) {
+    st = flush_pending();  // inside the recording
+  } else {
+    drop_pending();
+  }
   recording_ = false;
   cudaGraph_t graph = nullptr;
   const cudaError_t end = cudaStreamEndCapture(ctx_.stream, &graph);
@@ -365,6 +401,7 @@ Status CudaBackend::run_step(const StepKey& key, FunctionRef<Status()> ops) {
 // ---- host transfers ----------------------------------------------------------------------------
 
 Status CudaBackend::upload(std::span<const float> src, const TensorView& dst) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("upload"));
   if (dst.dtype() != DType::kF32 || static_cast<int64_t>(src.size()) != dst.numel()) {
     return invalid_argument("upload: " + std::to_string(src.size()) +
@@ -376,6 +413,7 @@ Status CudaBackend::upload(std::span<const float> src, const TensorView& dst) {
 }
 
 Status CudaBackend::read(const TensorView& src, std::span<float> dst) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("read"));
   if (src.dtype() != DType::kF32 || static_cast<int64_t>(dst.size()) != src.numel()) {
     return invalid_argument("read: " + std::to_string(dst.size()) +
@@ -388,12 +426,14 @@ Status CudaBackend::read(const TensorView& src, std::span<float> dst) {
   }
   HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(read_staging_.get(), src.data(), dst.size_bytes(),
                                               cudaMemcpyDeviceToHost, ctx_.stream));
-  HEARTH_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(ctx_.stream), "read (the step's kernels)"));
+  HEARTH_RETURN_IF_ERROR(
+      cuda_status(cudaStreamSynchronize(ctx_.stream), "read (the step's kernels)"));
   std::memcpy(dst.data(), read_staging_.get(), dst.size_bytes());
   return {};
 }
 
 Status CudaBackend::synchronize() {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("synchronize"));
   return cuda_status(cudaStreamSynchronize(ctx_.stream), "cudaStreamSynchronize");
 }

@@ -2,8 +2,10 @@
 // launch on it. Weights are uploaded once at load and repacked so quant blocks are 16-byte
 // aligned (kernels/kernels.h); activations and KV caches are plain cudaMalloc buffers.
 //  - Decode (<= kMatvecMaxTokens rows): dp4a / fp32 matrix-vector kernels reading each weight
-//    byte once; split-K attention; the whole step recorded as a CUDA graph by run_step() and
-//    replayed per token, with token ids and positions read from device buffers that
+//    byte once; split-K attention; rope + KV store fused, and each rms_norm and residual add
+//    folded into the matvec that reads or produces it, by holding ops back until the op that
+//    completes the pattern (cuda_fusion.cpp); the whole step recorded as a CUDA graph by run_step()
+//    and replayed per token, with token ids and positions read from device buffers that
 //    begin_step() fills.
 //  - Prefill: cuBLAS bf16 GEMMs on bf16 copies of the weights (cached while GPU memory allows,
 //    else dequantized in chunks per call), flash attention on tensor cores.
@@ -30,9 +32,15 @@ namespace hearth::cuda {
 
 struct CudaBackendOptions {
   int device = 0;
-  bool graphs = true;      // record decode steps as CUDA graphs (run_step)
-  bool pdl = true;         // programmatic dependent launch between kernels
-  bool cache_bf16 = true;  // keep bf16 copies of weights for prefill GEMMs while memory allows
+  bool graphs = true;         // record decode steps as CUDA graphs (run_step)
+  bool pdl = true;            // programmatic dependent launch between kernels
+  bool cache_bf16 = true;     // keep bf16 copies of weights for prefill GEMMs while memory allows
+  bool fuse_norm = true;      // decode: rms_norm computed inside the matvec that reads it
+  bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
+  int matvec_blocks_per_sm = 0;       // cap on resident matvec blocks (0: what fits)
+  int attention_keys_per_split = 32;  // decode attention splits by the live keys (0: fixed)
+  int prefill_attention_warps = 8;    // prefill attention: 16 query rows per warp, 4 or 8 warps
+  bool fuse_rope_attention = true;    // decode, one token: rope and the KV store inside attention
 };
 
 class CudaBackend final : public Backend {
@@ -106,12 +114,52 @@ class CudaBackend final : public Backend {
   // Device copy of ids equal to the current step's (begin_step), or a fresh upload outside a
   // recording.
   Expected<const int32_t*> device_ids(std::span<const int32_t> ids, IdKind kind);
+  // Where begin_step put the step's positions.
+  const int32_t* staged_positions() const {
+    return staged_capacity_ > 0 ? step_ids_.as<const int32_t>() + staged_capacity_ : nullptr;
+  }
   Status ensure_size(DeviceBuffer& buf, size_t bytes, const char* what);
   Status ensure_scratch(DeviceBuffer& buf, size_t bytes, const char* what);
   Status gemm(const TensorView& x, std::span<const MatmulTarget> targets);
   const void* bf16_weights(PreparedMatrix& pm);
   Status fail_if_recording(const char* op) const;
   void drop_graphs();
+  // Decode matvecs of one call: n_tokens launches of one row each.
+  struct MatvecCall {
+    const float* x = nullptr;  // [n_tokens][k]; the raw rows when the norm is fused
+    int64_t n_tokens = 0, k = 0;
+    MatvecTarget targets[3];  // y of token 0; token t writes y + t * rows
+    int n_targets = 0;
+    bool swiglu = false;                 // targets[0] is gate (its y the output), targets[1] up
+    const float* norm_weight = nullptr;  // fused rms_norm (see MatvecFusion)
+    float* norm_out = nullptr;
+    float norm_eps = 0.0f;
+    const float* residual_in = nullptr;  // fused residual add, [n_tokens][rows]
+    float* residual_out = nullptr;
+  };
+  Status launch_matvecs(const MatvecCall& call);
+
+  // Decode ops held back to run fused with the op that follows (cuda_fusion.cpp): rope on q and
+  // k with store_kv; rms_norm with the matvec that reads its output; a one-weight matvec with
+  // the residual add of its output; a residual add with the next rms_norm. Every other op first
+  // launches what is pending, so the work runs in call order. Only one pattern is held at a time.
+  Status flush_pending();
+  void drop_pending();
+  bool only_ropes_pending() const {
+    return !pending_add_ && !pending_norm_ && !pending_matvec_ && !pending_store_;
+  }
+  bool defer_add(const TensorView& a, const TensorView& b, const TensorView& out);
+  Expected<bool> fuse_add_rms_norm(const TensorView& x, const TensorView& weight, float eps,
+                                   const TensorView& y);
+  Status defer_rope(const TensorView& x, const int32_t* positions, const RopeParams& params);
+  Expected<bool> fuse_rope_store_kv(const TensorView& k, const TensorView& v,
+                                    const int32_t* positions, const TensorView& keys,
+                                    const TensorView& values);
+  bool defer_norm(const TensorView& x, const TensorView& weight, float eps, const TensorView& y);
+  // Takes a held-back rms_norm whose output is call.x into the call, or launches what is held.
+  Status take_norm(MatvecCall& call);
+  bool defer_matvec(const MatvecCall& call);
+  Expected<bool> fuse_matvec_add(const TensorView& a, const TensorView& b, const TensorView& out);
 
   CudaBackendOptions options_;
   std::string device_name_;
@@ -135,6 +183,42 @@ class CudaBackend final : public Backend {
   DeviceBuffer x_bf16_, w_chunk_bf16_;
   DeviceBuffer pick_state_, pick_out_;
   PinnedBuffer pick_host_, read_staging_;
+
+  struct PendingRope {
+    float* x = nullptr;
+    int64_t n_tokens = 0, heads = 0, head_dim = 0;
+    const int32_t* positions = nullptr;
+    RopeParams params{};
+  };
+  struct PendingAdd {
+    const float* a = nullptr;
+    const float* b = nullptr;
+    float* out = nullptr;
+    int64_t n = 0;
+  };
+  PendingRope ropes_[2];
+  int pending_ropes_ = 0;
+  PendingAdd add_;
+  bool pending_add_ = false;
+  struct PendingNorm {
+    const float* x = nullptr;
+    const float* weight = nullptr;
+    float* y = nullptr;
+    float eps = 0.0f;
+    int64_t rows = 0, cols = 0;
+  };
+  PendingNorm norm_;
+  bool pending_norm_ = false;
+  MatvecCall matvec_;
+  bool pending_matvec_ = false;
+  // store_kv after the two ropes, held for the attention that reads the cache (one token).
+  struct PendingStore {
+    const float* v = nullptr;
+    float* keys = nullptr;
+    float* values = nullptr;
+  };
+  PendingStore store_;
+  bool pending_store_ = false;
 
   // Recorded decode steps, most recent last.
   std::list<std::pair<uint64_t, cudaGraphExec_t>> graphs_;

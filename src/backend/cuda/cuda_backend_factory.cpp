@@ -1,6 +1,11 @@
 // make_cuda_backend() of a build with -DHEARTH_CUDA=ON. Environment switches for measurements:
 // HEARTH_CUDA_GRAPHS=0 (no recorded decode steps), HEARTH_CUDA_PDL=0 (no programmatic dependent
-// launch), HEARTH_CUDA_BF16_CACHE=0 (dequantize weights per prefill GEMM).
+// launch), HEARTH_CUDA_BF16_CACHE=0 (dequantize weights per prefill GEMM), HEARTH_CUDA_FUSE_NORM=0
+// and HEARTH_CUDA_FUSE_RESIDUAL=0 (separate norm / add launches in decode),
+// HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=N (cap the matvec grids), HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=N
+// (decode attention: live keys per split; 0 uses every split of the grid),
+// HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
+// HEARTH_CUDA_FUSE_ROPE_ATTN=0 (decode rope + KV store in a kernel of their own).
 #include <cstdlib>
 #include <cstring>
 
@@ -15,9 +20,19 @@ bool env_off(const char* name) {
   return v != nullptr && std::strcmp(v, "0") == 0;
 }
 
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return *end == '\0' && n >= 0 && n <= (1 << 20) ? static_cast<int>(n) : fallback;
+}
+
 }  // namespace
 
-bool cuda_backend_built() { return true; }
+bool cuda_backend_built() {
+  return true;
+}
 
 Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   cuda::CudaBackendOptions options;
@@ -25,6 +40,15 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.graphs = !env_off("HEARTH_CUDA_GRAPHS");
   options.pdl = !env_off("HEARTH_CUDA_PDL");
   options.cache_bf16 = !env_off("HEARTH_CUDA_BF16_CACHE");
+  options.fuse_norm = !env_off("HEARTH_CUDA_FUSE_NORM");
+  options.fuse_residual = !env_off("HEARTH_CUDA_FUSE_RESIDUAL");
+  options.fuse_rope_attention = !env_off("HEARTH_CUDA_FUSE_ROPE_ATTN");
+  options.matvec_blocks_per_sm =
+      env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", options.matvec_blocks_per_sm);
+  options.attention_keys_per_split =
+      env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", options.attention_keys_per_split);
+  options.prefill_attention_warps =
+      env_int("HEARTH_CUDA_PREFILL_ATTN_WARPS", options.prefill_attention_warps) == 4 ? 4 : 8;
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaBackend> backend,
                           cuda::CudaBackend::create(options));
   return std::unique_ptr<Backend>(std::move(backend));

@@ -27,6 +27,7 @@ Status check_ids_in_range(std::span<const int32_t> ids, int64_t limit, const cha
 
 Status CudaBackend::embedding(const TensorView& table, std::span<const int32_t> tokens,
                               const TensorView& out) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(cpu::check_f32(out, 2, "embedding output"));
   HEARTH_ASSIGN_OR_RETURN(const PreparedMatrix* pm, find_matrix(table, "embedding"));
   if (out.shape()[0] != static_cast<int64_t>(tokens.size()) || out.cols() != table.cols()) {
@@ -34,9 +35,9 @@ Status CudaBackend::embedding(const TensorView& table, std::span<const int32_t> 
   }
   HEARTH_RETURN_IF_ERROR(check_ids_in_range(tokens, table.rows(), "token id"));
   HEARTH_ASSIGN_OR_RETURN(const int32_t* ids, device_ids(tokens, IdKind::kTokens));
-  return launch_status(embedding_rows(ctx_, pm->m, ids, static_cast<int64_t>(tokens.size()),
-                                      out.data_as<float>()),
-                       "embedding");
+  return launch_status(
+      embedding_rows(ctx_, pm->m, ids, static_cast<int64_t>(tokens.size()), out.data_as<float>()),
+      "embedding");
 }
 
 Status CudaBackend::matmul(const TensorView& x, const TensorView& w, const TensorView* bias,
@@ -45,7 +46,8 @@ Status CudaBackend::matmul(const TensorView& x, const TensorView& w, const Tenso
   return matmul_shared_input(x, std::span<const MatmulTarget>(&target, 1));
 }
 
-Status CudaBackend::matmul_shared_input(const TensorView& x, std::span<const MatmulTarget> targets) {
+Status CudaBackend::matmul_shared_input(const TensorView& x,
+                                        std::span<const MatmulTarget> targets) {
   const PreparedMatrix* pms[3] = {};
   bool same_format = targets.size() <= 3;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -56,45 +58,66 @@ Status CudaBackend::matmul_shared_input(const TensorView& x, std::span<const Mat
     if (i < 3) pms[i] = pm;
     same_format = same_format && pm->m.format == pms[0]->m.format;
   }
-  if (targets.empty()) return {};
   const int64_t n_tokens = x.rows(), k = x.cols();
-  if (n_tokens > kMatvecMaxTokens) return gemm(x, targets);
-  // One launch per token for weights of one format sharing x (q/k/v), else one per weight.
+  if (targets.empty() || n_tokens > kMatvecMaxTokens || !same_format) {
+    HEARTH_RETURN_IF_ERROR(flush_pending());
+    if (targets.empty()) return {};
+    if (n_tokens > kMatvecMaxTokens) return gemm(x, targets);
+  }
+  // Weights of one format sharing x (q/k/v) go in one launch per token, else one per weight.
   const size_t group = same_format ? targets.size() : 1;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (size_t first = 0; first < targets.size(); first += group) {
-      MatvecTarget mv[3];
-      for (size_t i = 0; i < group; ++i) {
-        const MatmulTarget& target = targets[first + i];
-        HEARTH_ASSIGN_OR_RETURN(const PreparedMatrix* pm, find_matrix(*target.weight, "matmul"));
-        mv[i].w = pm->m;
-        mv[i].bias = target.bias != nullptr ? target.bias->data_as<const float>() : nullptr;
-        mv[i].y = target.out.data_as<float>() + t * pm->m.rows;
-      }
-      HEARTH_RETURN_IF_ERROR(launch_status(
-          matvec(ctx_, x.data_as<const float>() + t * k, mv, static_cast<int>(group)), "matvec"));
+  for (size_t first = 0; first < targets.size(); first += group) {
+    MatvecCall call;
+    call.x = x.data_as<const float>();
+    call.n_tokens = n_tokens;
+    call.k = k;
+    call.n_targets = static_cast<int>(group);
+    for (size_t i = 0; i < group; ++i) {
+      const MatmulTarget& target = targets[first + i];
+      HEARTH_ASSIGN_OR_RETURN(const PreparedMatrix* pm, find_matrix(*target.weight, "matmul"));
+      call.targets[i].w = pm->m;
+      call.targets[i].bias = target.bias != nullptr ? target.bias->data_as<const float>() : nullptr;
+      call.targets[i].y = target.out.data_as<float>();
     }
+    if (same_format) {
+      HEARTH_RETURN_IF_ERROR(take_norm(call));
+      if (defer_matvec(call)) return {};
+    }
+    HEARTH_RETURN_IF_ERROR(launch_matvecs(call));
   }
   return {};
 }
 
-Status CudaBackend::matmul_swiglu(const TensorView& x, const TensorView& gate,
-                                  const TensorView& up, const TensorView& up_out,
-                                  const TensorView& out) {
+Status CudaBackend::matmul_swiglu(const TensorView& x, const TensorView& gate, const TensorView& up,
+                                  const TensorView& up_out, const TensorView& out) {
   HEARTH_RETURN_IF_ERROR(cpu::check_matmul(x, gate, nullptr, out));
   HEARTH_RETURN_IF_ERROR(cpu::check_matmul(x, up, nullptr, up_out));
   HEARTH_ASSIGN_OR_RETURN(const PreparedMatrix* g, find_matrix(gate, "matmul_swiglu"));
   HEARTH_ASSIGN_OR_RETURN(const PreparedMatrix* u, find_matrix(up, "matmul_swiglu"));
-  const int64_t n_tokens = x.rows(), k = x.cols(), n = gate.rows();
-  if (n_tokens > kMatvecMaxTokens || g->m.format != u->m.format || up.rows() != n) {
+  const int64_t n_tokens = x.rows(), k = x.cols();
+  const bool matvec_path =
+      n_tokens <= kMatvecMaxTokens && g->m.format == u->m.format && up.rows() == gate.rows();
+  if (n_tokens > kMatvecMaxTokens) {  // both GEMMs on one bf16 copy of x, then silu(g) * u
+    HEARTH_RETURN_IF_ERROR(flush_pending());
+    const MatmulTarget targets[] = {{&gate, nullptr, out}, {&up, nullptr, up_out}};
+    HEARTH_RETURN_IF_ERROR(gemm(x, targets));
+    return swiglu(out, up_out, out);
+  }
+  if (!matvec_path) {
+    HEARTH_RETURN_IF_ERROR(flush_pending());
     return Backend::matmul_swiglu(x, gate, up, up_out, out);
   }
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    HEARTH_RETURN_IF_ERROR(launch_status(matvec_swiglu(ctx_, x.data_as<const float>() + t * k,
-                                                       g->m, u->m, out.data_as<float>() + t * n),
-                                         "matvec_swiglu"));
-  }
-  return {};
+  MatvecCall call;
+  call.x = x.data_as<const float>();
+  call.n_tokens = n_tokens;
+  call.k = k;
+  call.n_targets = 2;
+  call.swiglu = true;
+  call.targets[0].w = g->m;
+  call.targets[0].y = out.data_as<float>();
+  call.targets[1].w = u->m;
+  HEARTH_RETURN_IF_ERROR(take_norm(call));
+  return launch_matvecs(call);
 }
 
 // The bf16 copy of a weight for GEMMs, made on first use while the GPU keeps a reserve free;
@@ -119,8 +142,8 @@ const void* CudaBackend::bf16_weights(PreparedMatrix& pm) {
 Status CudaBackend::gemm(const TensorView& x, std::span<const MatmulTarget> targets) {
   HEARTH_RETURN_IF_ERROR(fail_if_recording("a prefill matmul"));
   const int64_t n_tokens = x.rows(), k = x.cols();
-  HEARTH_RETURN_IF_ERROR(ensure_size(x_bf16_, static_cast<size_t>(n_tokens * k) * 2,
-                                     "prefill bf16 activations"));
+  HEARTH_RETURN_IF_ERROR(
+      ensure_size(x_bf16_, static_cast<size_t>(n_tokens * k) * 2, "prefill bf16 activations"));
   HEARTH_RETURN_IF_ERROR(launch_status(
       f32_to_bf16(ctx_, x.data_as<const float>(), x_bf16_.get(), n_tokens * k), "f32_to_bf16"));
   for (const MatmulTarget& t : targets) {
@@ -130,14 +153,15 @@ Status CudaBackend::gemm(const TensorView& x, std::span<const MatmulTarget> targ
     if (const void* w = bf16_weights(*pm); w != nullptr) {
       HEARTH_RETURN_IF_ERROR(gemm_.bf16_xwt(x_bf16_.get(), w, y, n_tokens, n, k, n));
     } else {
-      const int64_t chunk_rows =
-          std::clamp<int64_t>(static_cast<int64_t>(kWeightChunkBytes / static_cast<size_t>(2 * k)), 1, n);
-      HEARTH_RETURN_IF_ERROR(ensure_size(w_chunk_bf16_, static_cast<size_t>(chunk_rows * k) * 2,
-                                         "bf16 weight chunk"));
+      const int64_t chunk_rows = std::clamp<int64_t>(
+          static_cast<int64_t>(kWeightChunkBytes / static_cast<size_t>(2 * k)), 1, n);
+      HEARTH_RETURN_IF_ERROR(
+          ensure_size(w_chunk_bf16_, static_cast<size_t>(chunk_rows * k) * 2, "bf16 weight chunk"));
       for (int64_t r = 0; r < n; r += chunk_rows) {
         const int64_t rows = std::min(chunk_rows, n - r);
-        HEARTH_RETURN_IF_ERROR(launch_status(
-            dequantize_rows_bf16(ctx_, pm->m, r, rows, w_chunk_bf16_.get()), "dequantize_rows_bf16"));
+        HEARTH_RETURN_IF_ERROR(
+            launch_status(dequantize_rows_bf16(ctx_, pm->m, r, rows, w_chunk_bf16_.get()),
+                          "dequantize_rows_bf16"));
         HEARTH_RETURN_IF_ERROR(
             gemm_.bf16_xwt(x_bf16_.get(), w_chunk_bf16_.get(), y + r, n_tokens, rows, k, n));
       }
@@ -156,9 +180,12 @@ Status CudaBackend::rms_norm(const TensorView& x, const TensorView& weight, floa
   if (weight.dtype() != DType::kF32 || weight.numel() != x.cols() || y.cols() != x.cols()) {
     return cpu::shape_mismatch("rms_norm", "input", x.shape(), "weight", weight.shape());
   }
-  return launch_status(cuda::rms_norm(ctx_, x.data_as<const float>(),
-                                      weight.data_as<const float>(), y.data_as<float>(), x.rows(),
-                                      x.cols(), eps),
+  HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_add_rms_norm(x, weight, eps, y));
+  if (fused) return {};
+  HEARTH_RETURN_IF_ERROR(flush_pending());
+  if (defer_norm(x, weight, eps, y)) return {};
+  return launch_status(cuda::rms_norm(ctx_, x.data_as<const float>(), weight.data_as<const float>(),
+                                      y.data_as<float>(), x.rows(), x.cols(), eps),
                        "rms_norm");
 }
 
@@ -190,8 +217,12 @@ Status CudaBackend::rope(const TensorView& x, std::span<const int32_t> positions
   params.rotary_dim = static_cast<int>(spec.rotary_dim);
   std::copy(spec.inv_freq.begin(), spec.inv_freq.end(), params.inv_freq);
   HEARTH_ASSIGN_OR_RETURN(const int32_t* pos, device_ids(positions, IdKind::kPositions));
-  return launch_status(
-      cuda::rope(ctx_, x.data_as<float>(), n_tokens, heads, head_dim, pos, params), "rope");
+  // Decode: held back for store_kv when the positions are the step's (device memory that stays
+  // put until the next begin_step, which launches what is held back first).
+  if (n_tokens <= kMatvecMaxTokens && pos == staged_positions()) return defer_rope(x, pos, params);
+  HEARTH_RETURN_IF_ERROR(flush_pending());
+  return launch_status(cuda::rope(ctx_, x.data_as<float>(), n_tokens, heads, head_dim, pos, params),
+                       "rope");
 }
 
 Status CudaBackend::store_kv(const TensorView& k, const TensorView& v,
@@ -209,6 +240,9 @@ Status CudaBackend::store_kv(const TensorView& k, const TensorView& v,
   }
   HEARTH_RETURN_IF_ERROR(check_ids_in_range(positions, keys.shape()[0], "store_kv: position"));
   HEARTH_ASSIGN_OR_RETURN(const int32_t* pos, device_ids(positions, IdKind::kPositions));
+  HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_rope_store_kv(k, v, pos, keys, values));
+  if (fused) return {};
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   const int64_t row = k.shape()[1] * k.shape()[2];
   return launch_status(cuda::store_kv(ctx_, k.data_as<const float>(), v.data_as<const float>(), n,
                                       row, pos, keys.data_as<float>(), values.data_as<float>()),
@@ -241,6 +275,20 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
                        "to 8 per kv head; 64 or 128 with any)");
   }
   HEARTH_ASSIGN_OR_RETURN(const int32_t* pos, device_ids(positions, IdKind::kPositions));
+  // rope(q), rope(k), store_kv of this one token held back: the decode kernel does them.
+  DecodeRope rope;
+  const DecodeRope* fused_rope = nullptr;
+  if (pending_store_ && a.n_tokens == 1 && decode_ok && ropes_[0].x == q.data_as<float>() &&
+      ropes_[0].positions == pos && store_.keys == k.data_as<float>() &&
+      store_.values == v.data_as<float>() && decode_rope_supported(a.head_dim, ropes_[0].params)) {
+    rope.k = ropes_[1].x;
+    rope.v = store_.v;
+    rope.p = ropes_[0].params;
+    fused_rope = &rope;
+    drop_pending();
+  } else {
+    HEARTH_RETURN_IF_ERROR(flush_pending());
+  }
   a.q = q.data_as<const float>();
   a.keys = k.data_as<const float>();
   a.values = v.data_as<const float>();
@@ -256,7 +304,8 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
   }
   // Split-K decode kernel, kMatvecMaxTokens tokens per launch.
   const int splits = decode_attention_splits(ctx_, a.n_kv_heads, a.capacity);
-  const int64_t chunk = kMatvecMaxTokens;
+  // Launches of up to kMatvecMaxTokens tokens share the scratch (stream order separates them).
+  const int64_t chunk = std::min(kMatvecMaxTokens, a.n_tokens);
   HEARTH_RETURN_IF_ERROR(ensure_scratch(
       attention_scratch_, decode_attention_scratch_bytes(chunk, a.n_heads, a.head_dim, splits),
       "decode attention scratch"));
@@ -275,15 +324,16 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
     part.q = a.q + offset;
     part.out = a.out + offset;
     part.positions = pos + t0;
-    HEARTH_RETURN_IF_ERROR(launch_status(
-        attention_decode(ctx_, part, splits, attention_scratch_.as<float>(),
-                         attention_counters_.as<int>()),
-        "attention_decode"));
+    HEARTH_RETURN_IF_ERROR(
+        launch_status(attention_decode(ctx_, part, splits, attention_scratch_.as<float>(),
+                                       attention_counters_.as<int>(), fused_rope),
+                      "attention_decode"));
   }
   return {};
 }
 
 Status CudaBackend::swiglu(const TensorView& gate, const TensorView& up, const TensorView& out) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(cpu::check_same_f32_elements("swiglu", gate, out));
   HEARTH_RETURN_IF_ERROR(cpu::check_same_f32_elements("swiglu", up, out));
   return launch_status(cuda::swiglu(ctx_, gate.data_as<const float>(), up.data_as<const float>(),
@@ -294,24 +344,30 @@ Status CudaBackend::swiglu(const TensorView& gate, const TensorView& up, const T
 Status CudaBackend::add(const TensorView& a, const TensorView& b, const TensorView& out) {
   HEARTH_RETURN_IF_ERROR(cpu::check_same_f32_elements("add", a, out));
   HEARTH_RETURN_IF_ERROR(cpu::check_same_f32_elements("add", b, out));
+  HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_matvec_add(a, b, out));
+  if (fused) return {};
+  HEARTH_RETURN_IF_ERROR(flush_pending());
+  if (defer_add(a, b, out)) return {};
   return launch_status(cuda::add(ctx_, a.data_as<const float>(), b.data_as<const float>(),
                                  out.data_as<float>(), out.numel()),
                        "add");
 }
 
 Status CudaBackend::copy(const TensorView& src, const TensorView& dst) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
     return cpu::shape_mismatch("copy", std::string(dtype_name(src.dtype())) + " source",
                                src.shape(), std::string(dtype_name(dst.dtype())) + " destination",
                                dst.shape());
   }
   if (src.nbytes() == 0 || src.data() == dst.data()) return {};
-  return cuda_status(cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(),
-                                     cudaMemcpyDeviceToDevice, ctx_.stream),
-                     "copy");
+  return cuda_status(
+      cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDeviceToDevice, ctx_.stream),
+      "copy");
 }
 
 Expected<int32_t> CudaBackend::pick_token(const TensorView& logits, const TokenPick& pick) {
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   HEARTH_RETURN_IF_ERROR(fail_if_recording("pick_token"));
   if (logits.dtype() != DType::kF32) return invalid_argument("pick_token: logits must be f32");
   HEARTH_RETURN_IF_ERROR(check_token_pick(pick, static_cast<size_t>(logits.numel())));
@@ -320,10 +376,10 @@ Expected<int32_t> CudaBackend::pick_token(const TensorView& logits, const TokenP
   p.top_k = pick.top_k;
   p.top_p = pick.top_p;
   p.uniform = pick.uniform;
-  HEARTH_RETURN_IF_ERROR(launch_status(
-      cuda::pick_token(ctx_, logits.data_as<const float>(), logits.numel(), p, pick_state_.get(),
-                       pick_out_.as<int32_t>()),
-      "pick_token"));
+  HEARTH_RETURN_IF_ERROR(
+      launch_status(cuda::pick_token(ctx_, logits.data_as<const float>(), logits.numel(), p,
+                                     pick_state_.get(), pick_out_.as<int32_t>()),
+                    "pick_token"));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pick_host_.get(), pick_out_.get(), sizeof(int32_t),
                                               cudaMemcpyDeviceToHost, ctx_.stream));
   HEARTH_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(ctx_.stream), "pick_token"));

@@ -20,12 +20,12 @@ namespace hearth {
 
 // Bounds a reader enforces beyond "fits in the file"; defaults are generous for real models.
 struct GgufLimits {
-  uint64_t max_string_bytes = 64ull << 20;   // one metadata string (chat templates are ~20 KB)
-  uint64_t max_array_elems = 64ull << 20;    // one array (vocabularies are ~256k)
-  uint32_t max_array_depth = 4;              // nesting of arrays in arrays
+  uint64_t max_string_bytes = 64ull << 20;  // one metadata string (chat templates are ~20 KB)
+  uint64_t max_array_elems = 64ull << 20;   // one array (vocabularies are ~256k)
+  uint32_t max_array_depth = 4;             // nesting of arrays in arrays
   uint64_t max_kv_count = 1u << 16;
   uint64_t max_tensor_count = 1u << 20;
-  uint64_t max_name_bytes = 4096;            // tensor names and keys
+  uint64_t max_name_bytes = 4096;  // tensor names and keys
 };
 
 struct GgufTensorInfo {

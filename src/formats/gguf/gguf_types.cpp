@@ -16,41 +16,54 @@ struct GgmlTypeEntry {
 
 // ids 4, 5 and 31-33, 36-38 were removed from ggml and never appear in valid files.
 constexpr std::array<GgmlTypeEntry, 32> kGgmlTypes = {{
-    {0, DType::kF32, "F32"},         {1, DType::kF16, "F16"},
-    {2, DType::kQ4_0, "Q4_0"},       {3, DType::kQ4_1, "Q4_1"},
-    {6, DType::kQ5_0, "Q5_0"},       {7, DType::kQ5_1, "Q5_1"},
-    {8, DType::kQ8_0, "Q8_0"},       {9, DType::kQ8_1, "Q8_1"},
-    {10, DType::kQ2_K, "Q2_K"},      {11, DType::kQ3_K, "Q3_K"},
-    {12, DType::kQ4_K, "Q4_K"},      {13, DType::kQ5_K, "Q5_K"},
-    {14, DType::kQ6_K, "Q6_K"},      {15, DType::kQ8_K, "Q8_K"},
+    {0, DType::kF32, "F32"},          {1, DType::kF16, "F16"},
+    {2, DType::kQ4_0, "Q4_0"},        {3, DType::kQ4_1, "Q4_1"},
+    {6, DType::kQ5_0, "Q5_0"},        {7, DType::kQ5_1, "Q5_1"},
+    {8, DType::kQ8_0, "Q8_0"},        {9, DType::kQ8_1, "Q8_1"},
+    {10, DType::kQ2_K, "Q2_K"},       {11, DType::kQ3_K, "Q3_K"},
+    {12, DType::kQ4_K, "Q4_K"},       {13, DType::kQ5_K, "Q5_K"},
+    {14, DType::kQ6_K, "Q6_K"},       {15, DType::kQ8_K, "Q8_K"},
     {16, DType::kIQ2_XXS, "IQ2_XXS"}, {17, DType::kIQ2_XS, "IQ2_XS"},
     {18, DType::kIQ3_XXS, "IQ3_XXS"}, {19, DType::kIQ1_S, "IQ1_S"},
-    {20, DType::kIQ4_NL, "IQ4_NL"},  {21, DType::kIQ3_S, "IQ3_S"},
-    {22, DType::kIQ2_S, "IQ2_S"},    {23, DType::kIQ4_XS, "IQ4_XS"},
-    {24, DType::kI8, "I8"},          {25, DType::kI16, "I16"},
-    {26, DType::kI32, "I32"},        {27, DType::kI64, "I64"},
-    {28, DType::kF64, "F64"},        {29, DType::kIQ1_M, "IQ1_M"},
-    {30, DType::kBF16, "BF16"},      {34, DType::kTQ1_0, "TQ1_0"},
-    {35, DType::kTQ2_0, "TQ2_0"},    {39, DType::kMXFP4, "MXFP4"},
+    {20, DType::kIQ4_NL, "IQ4_NL"},   {21, DType::kIQ3_S, "IQ3_S"},
+    {22, DType::kIQ2_S, "IQ2_S"},     {23, DType::kIQ4_XS, "IQ4_XS"},
+    {24, DType::kI8, "I8"},           {25, DType::kI16, "I16"},
+    {26, DType::kI32, "I32"},         {27, DType::kI64, "I64"},
+    {28, DType::kF64, "F64"},         {29, DType::kIQ1_M, "IQ1_M"},
+    {30, DType::kBF16, "BF16"},       {34, DType::kTQ1_0, "TQ1_0"},
+    {35, DType::kTQ2_0, "TQ2_0"},     {39, DType::kMXFP4, "MXFP4"},
 }};
 
 }  // namespace
 
 std::string_view gguf_type_name(GgufType t) {
   switch (t) {
-    case GgufType::kUint8: return "uint8";
-    case GgufType::kInt8: return "int8";
-    case GgufType::kUint16: return "uint16";
-    case GgufType::kInt16: return "int16";
-    case GgufType::kUint32: return "uint32";
-    case GgufType::kInt32: return "int32";
-    case GgufType::kFloat32: return "float32";
-    case GgufType::kBool: return "bool";
-    case GgufType::kString: return "string";
-    case GgufType::kArray: return "array";
-    case GgufType::kUint64: return "uint64";
-    case GgufType::kInt64: return "int64";
-    case GgufType::kFloat64: return "float64";
+    case GgufType::kUint8:
+      return "uint8";
+    case GgufType::kInt8:
+      return "int8";
+    case GgufType::kUint16:
+      return "uint16";
+    case GgufType::kInt16:
+      return "int16";
+    case GgufType::kUint32:
+      return "uint32";
+    case GgufType::kInt32:
+      return "int32";
+    case GgufType::kFloat32:
+      return "float32";
+    case GgufType::kBool:
+      return "bool";
+    case GgufType::kString:
+      return "string";
+    case GgufType::kArray:
+      return "array";
+    case GgufType::kUint64:
+      return "uint64";
+    case GgufType::kInt64:
+      return "int64";
+    case GgufType::kFloat64:
+      return "float64";
   }
   return "unknown";
 }
@@ -64,8 +77,10 @@ bool gguf_type_is_integer(GgufType t) {
     case GgufType::kUint32:
     case GgufType::kInt32:
     case GgufType::kUint64:
-    case GgufType::kInt64: return true;
-    default: return false;
+    case GgufType::kInt64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -73,17 +88,22 @@ uint32_t gguf_type_fixed_size(GgufType t) {
   switch (t) {
     case GgufType::kUint8:
     case GgufType::kInt8:
-    case GgufType::kBool: return 1;
+    case GgufType::kBool:
+      return 1;
     case GgufType::kUint16:
-    case GgufType::kInt16: return 2;
+    case GgufType::kInt16:
+      return 2;
     case GgufType::kUint32:
     case GgufType::kInt32:
-    case GgufType::kFloat32: return 4;
+    case GgufType::kFloat32:
+      return 4;
     case GgufType::kUint64:
     case GgufType::kInt64:
-    case GgufType::kFloat64: return 8;
+    case GgufType::kFloat64:
+      return 8;
     case GgufType::kString:
-    case GgufType::kArray: return 0;
+    case GgufType::kArray:
+      return 0;
   }
   return 0;
 }
@@ -109,10 +129,14 @@ std::string ggml_type_display_name(uint32_t ggml_type) {
 size_t GgufArray::size() const {
   switch (elem_type) {
     case GgufType::kFloat32:
-    case GgufType::kFloat64: return floats.size();
-    case GgufType::kString: return strings.size();
-    case GgufType::kArray: return arrays.size();
-    default: return ints.size();
+    case GgufType::kFloat64:
+      return floats.size();
+    case GgufType::kString:
+      return strings.size();
+    case GgufType::kArray:
+      return arrays.size();
+    default:
+      return ints.size();
   }
 }
 
@@ -146,19 +170,23 @@ namespace {
 
 std::string scalar_text(GgufType type, uint64_t bits, double f, const std::string& s) {
   switch (type) {
-    case GgufType::kBool: return bits ? "true" : "false";
+    case GgufType::kBool:
+      return bits ? "true" : "false";
     case GgufType::kFloat32:
     case GgufType::kFloat64: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.9g", f);
       return buf;
     }
-    case GgufType::kString: return "\"" + s + "\"";
+    case GgufType::kString:
+      return "\"" + s + "\"";
     case GgufType::kInt8:
     case GgufType::kInt16:
     case GgufType::kInt32:
-    case GgufType::kInt64: return std::to_string(static_cast<int64_t>(bits));
-    default: return std::to_string(bits);
+    case GgufType::kInt64:
+      return std::to_string(static_cast<int64_t>(bits));
+    default:
+      return std::to_string(bits);
   }
 }
 
@@ -172,10 +200,16 @@ std::string array_text(const GgufArray& a, size_t max_chars) {
     }
     if (i) out += ", ";
     switch (a.elem_type) {
-      case GgufType::kString: out += scalar_text(a.elem_type, 0, 0, a.strings[i]); break;
+      case GgufType::kString:
+        out += scalar_text(a.elem_type, 0, 0, a.strings[i]);
+        break;
       case GgufType::kFloat32:
-      case GgufType::kFloat64: out += scalar_text(a.elem_type, 0, a.floats[i], {}); break;
-      case GgufType::kArray: out += array_text(a.arrays[i], max_chars / 2); break;
+      case GgufType::kFloat64:
+        out += scalar_text(a.elem_type, 0, a.floats[i], {});
+        break;
+      case GgufType::kArray:
+        out += array_text(a.arrays[i], max_chars / 2);
+        break;
       default:
         out += scalar_text(a.elem_type, static_cast<uint64_t>(a.ints[i]), 0, {});
         break;
@@ -187,8 +221,8 @@ std::string array_text(const GgufArray& a, size_t max_chars) {
 }  // namespace
 
 std::string GgufValue::summary(size_t max_chars) const {
-  std::string out = type == GgufType::kArray ? array_text(arr, max_chars)
-                                              : scalar_text(type, bits, f, s);
+  std::string out =
+      type == GgufType::kArray ? array_text(arr, max_chars) : scalar_text(type, bits, f, s);
   for (char& c : out)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   if (out.size() > max_chars + 24) out = out.substr(0, max_chars) + "...";

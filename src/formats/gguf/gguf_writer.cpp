@@ -23,17 +23,30 @@ void put_scalar(std::vector<uint8_t>& out, GgufType t, uint64_t bits, double f) 
   switch (t) {
     case GgufType::kUint8:
     case GgufType::kInt8:
-    case GgufType::kBool: put<uint8_t>(out, static_cast<uint8_t>(bits)); break;
+    case GgufType::kBool:
+      put<uint8_t>(out, static_cast<uint8_t>(bits));
+      break;
     case GgufType::kUint16:
-    case GgufType::kInt16: put<uint16_t>(out, static_cast<uint16_t>(bits)); break;
+    case GgufType::kInt16:
+      put<uint16_t>(out, static_cast<uint16_t>(bits));
+      break;
     case GgufType::kUint32:
-    case GgufType::kInt32: put<uint32_t>(out, static_cast<uint32_t>(bits)); break;
+    case GgufType::kInt32:
+      put<uint32_t>(out, static_cast<uint32_t>(bits));
+      break;
     case GgufType::kUint64:
-    case GgufType::kInt64: put<uint64_t>(out, bits); break;
-    case GgufType::kFloat32: put<float>(out, static_cast<float>(f)); break;
-    case GgufType::kFloat64: put<double>(out, f); break;
+    case GgufType::kInt64:
+      put<uint64_t>(out, bits);
+      break;
+    case GgufType::kFloat32:
+      put<float>(out, static_cast<float>(f));
+      break;
+    case GgufType::kFloat64:
+      put<double>(out, f);
+      break;
     case GgufType::kString:
-    case GgufType::kArray: break;
+    case GgufType::kArray:
+      break;
   }
 }
 

@@ -354,8 +354,8 @@ TEST_P(CpuParityTest, PickTokenMatchesReference) {
   CpuBackend cpu(2, GetParam());
   std::vector<float> logits = test::random_floats(1000, rng_, 3.0f);
   const TensorView view = f32_view(logits, Shape{1000});
-  for (const TokenPick& pick : {TokenPick{}, TokenPick{0.8f, 40, 0.9f, 0.3f},
-                                TokenPick{1.0f, 0, 1.0f, 0.99f}}) {
+  for (const TokenPick& pick :
+       {TokenPick{}, TokenPick{0.8f, 40, 0.9f, 0.3f}, TokenPick{1.0f, 0, 1.0f, 0.99f}}) {
     auto want = ref_.pick_token(view, pick);
     auto got = cpu.pick_token(view, pick);
     ASSERT_TRUE(want.ok() && got.ok());

@@ -76,7 +76,8 @@ TEST(JinjaSandbox, ManySmallValuesHitTheTotalAllocationLimit) {
 TEST(JinjaSandbox, EndlessLoopsHitTheIterationLimit) {
   RenderLimits limits;
   limits.max_loop_iterations = 1'000'000;
-  limits.time_limit = std::chrono::minutes(5);  // the iteration limit must come first, even under ASan
+  limits.time_limit =
+      std::chrono::minutes(5);  // the iteration limit must come first, even under ASan
   expect_limit(render_status("{% for i in range(100000) %}{% for j in range(100000) %}"
                              "{% endfor %}{% endfor %}",
                              limits),

@@ -5,7 +5,9 @@
 // each split leaves (max, sum, weighted values) in scratch and the last block of a (token, kv
 // head) to finish merges the splits (a counter per pair, reset for the next launch). The number
 // of keys per split is read from `positions` when the kernel runs, so the launch is the same at
-// every position (CUDA graphs).
+// every position (CUDA graphs); so is the number of splits in use (one per keys_per_split live
+// keys, at most the grid's): a short context is not spread over 64 blocks whose merge would
+// cost more than the keys.
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -20,12 +22,22 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kKeysInFlight = 4;  // U: keys each warp loads before using them
 constexpr int kMaxSplits = 64;
 
+// Loads of cached keys and values: volatile, so they stay where they are written (issued a
+// round ahead of their use) instead of being sunk to the use.
+__device__ __forceinline__ float4 load_stream4(const float* p) {
+  float4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"
+               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+               : "l"(p));
+  return v;
+}
+
 template <int DPL>
 __device__ __forceinline__ void load_dims(const float* p, float out[DPL]) {
   if constexpr (DPL % 4 == 0) {
 #pragma unroll
     for (int i = 0; i < DPL; i += 4) {
-      const float4 v = __ldg(reinterpret_cast<const float4*>(p + i));
+      const float4 v = load_stream4(p + i);
       out[i] = v.x;
       out[i + 1] = v.y;
       out[i + 2] = v.z;
@@ -41,9 +53,41 @@ __device__ __forceinline__ void load_dims(const float* p, float out[DPL]) {
   }
 }
 
+// Rotates the DPL dims lane holds (dims lane * DPL ..) of one head as rope_kernel does (angles
+// and products in double). A dim's pair partner is in the same lane (adjacent pairs) or in lane
+// `lane ^ (half / DPL)` (NeoX); decode_rope_supported() guarantees one of the two. Every lane
+// must call it (shuffles).
+template <int DPL>
+__device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, int pos,
+                                                 const RopeParams& p) {
+  const int half = p.rotary_dim / 2;
+  float partner[DPL];
+  if (p.adjacent_pairs) {
+#pragma unroll
+    for (int d = 0; d < DPL; ++d) partner[d] = x[d ^ 1];
+  } else {
+    const int offset = max(1, half / DPL);
+#pragma unroll
+    for (int d = 0; d < DPL; ++d) partner[d] = __shfl_xor_sync(0xffffffffu, x[d], offset);
+  }
+#pragma unroll
+  for (int d = 0; d < DPL; ++d) {
+    const int dim = lane * DPL + d;
+    if (dim >= p.rotary_dim) continue;
+    const bool first = p.adjacent_pairs ? (dim % 2 == 0) : dim < half;
+    const int i = p.adjacent_pairs ? dim / 2 : (first ? dim : dim - half);
+    double sn, cs;
+    sincos(static_cast<double>(pos) * p.inv_freq[i], &sn, &cs);
+    const double self = x[d], other = partner[d];
+    x[d] = first ? static_cast<float>(self * cs - other * sn)
+                 : static_cast<float>(other * sn + self * cs);
+  }
+}
+
 template <int DPL, int GMAX>
-__global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArgs a, int splits,
-                                                                    float* scratch, int* counters) {
+__global__ void __launch_bounds__(kThreads)
+    decode_attention_kernel(AttentionArgs a, int splits, float* scratch, int* counters,
+                            DecodeRope rope) {
   constexpr int kHeadDim = DPL * 32;
   constexpr int U = kKeysInFlight;
   __shared__ float part_ml[kWarps][GMAX][2];
@@ -57,9 +101,20 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArg
   wait_for_previous_kernel();
 
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
+  if (a.keys_per_split > 0) {
+    const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
+    splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
+  }
+  if (split >= splits) return;  // uniform per block, before any barrier or counter
   const int64_t begin = n_keys * split / splits, end = n_keys * (split + 1) / splits;
   const int64_t head0 = t * a.n_heads + int64_t{kvh} * group;  // first query head of the group
 
+  // Fused rope (one token): q arrives unrotated and is rotated here; the split that holds the
+  // new key (the last) rotates k, writes k and v to the cache and uses them from registers, so
+  // no block reads a cache row written in this launch.
+  const bool fused = rope.k != nullptr;
+  const int pos = a.positions[t];
+  const bool owns_new_key = fused && split == splits - 1;
   float q[GMAX][DPL], o[GMAX][DPL], m[GMAX], l[GMAX];
 #pragma unroll
   for (int g = 0; g < GMAX; ++g) {
@@ -69,6 +124,7 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArg
 #pragma unroll
       for (int d = 0; d < DPL; ++d) q[g][d] = 0.0f;
     }
+    if (fused) rotate_lane_dims<DPL>(q[g], lane, pos, rope.p);
 #pragma unroll
     for (int d = 0; d < DPL; ++d) {
       q[g][d] *= a.scale;
@@ -81,17 +137,43 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArg
   const int64_t row = a.n_kv_heads * kHeadDim;
   const float* kbase = a.keys + int64_t{kvh} * kHeadDim + lane * DPL;
   const float* vbase = a.values + int64_t{kvh} * kHeadDim + lane * DPL;
-  for (int64_t j0 = begin + warp * U; j0 < end; j0 += kWarps * U) {
-    float kr[U][DPL], vr[U][DPL];
+  // Warp 0 of the new key's owner reads, rotates and stores it, and later adds it to its softmax.
+  float knew[DPL], vnew[DPL];
+  const int64_t end_loop = owns_new_key ? end - 1 : end;  // the new key comes from registers
+  if (owns_new_key && warp == 0) {
+    const int64_t off = int64_t{kvh} * kHeadDim + lane * DPL;
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t j = min(j0 + u, end - 1);
-      load_dims<DPL>(kbase + j * row, kr[u]);
-      load_dims<DPL>(vbase + j * row, vr[u]);
+    for (int d = 0; d < DPL; ++d) {
+      knew[d] = rope.k[off + d];
+      vnew[d] = rope.v[off + d];
     }
+    rotate_lane_dims<DPL>(knew, lane, pos, rope.p);
+    float* kcache = const_cast<float*>(a.keys) + int64_t{pos} * row + off;
+    float* vcache = const_cast<float*>(a.values) + int64_t{pos} * row + off;
+#pragma unroll
+    for (int d = 0; d < DPL; ++d) {
+      rope.k[off + d] = knew[d];
+      kcache[d] = knew[d];
+      vcache[d] = vnew[d];
+    }
+  }
+  // Software pipelined: the next U keys are loaded while the current ones are used.
+  float kr[U][DPL], vr[U][DPL];
+  const auto load_keys = [&](int64_t j0, float(&kd)[U][DPL], float(&vd)[U][DPL]) {
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      if (j0 + u >= end) break;
+      const int64_t j = max(begin, min(j0 + u, end_loop - 1));
+      load_dims<DPL>(kbase + j * row, kd[u]);
+      load_dims<DPL>(vbase + j * row, vd[u]);
+    }
+  };
+  if (begin < end_loop) load_keys(begin + warp * U, kr, vr);
+  for (int64_t j0 = begin + warp * U; j0 < end_loop; j0 += kWarps * U) {
+    float kn[U][DPL], vn[U][DPL];
+    if (j0 + kWarps * U < end_loop) load_keys(j0 + kWarps * U, kn, vn);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      if (j0 + u >= end_loop) break;
 #pragma unroll
       for (int g = 0; g < GMAX; ++g) {
         if (g >= group) break;
@@ -107,6 +189,32 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArg
         for (int d = 0; d < DPL; ++d) o[g][d] = o[g][d] * c + p * vr[u][d];
         m[g] = m_new;
       }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) {
+        kr[u][d] = kn[u][d];
+        vr[u][d] = vn[u][d];
+      }
+    }
+  }
+
+  if (owns_new_key && warp == 0) {  // the new key, once per block
+#pragma unroll
+    for (int g = 0; g < GMAX; ++g) {
+      if (g >= group) break;
+      float s = 0.0f;
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) s += q[g][d] * knew[d];
+      s = warp_sum(s);
+      const float m_new = fmaxf(m[g], s);
+      const float c = __expf(m[g] - m_new);
+      const float p = __expf(s - m_new);
+      l[g] = l[g] * c + p;
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) o[g][d] = o[g][d] * c + p * vnew[d];
+      m[g] = m_new;
     }
   }
 
@@ -167,20 +275,31 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(AttentionArg
     }
     a.out[(head0 + g) * kHeadDim + d] = val / sum;
   }
+  if (fused && warp == 0) {  // every split has read q: the rotated q replaces it
+    for (int g = 0; g < group; ++g) {
+      float* qh = const_cast<float*>(a.q) + (head0 + g) * kHeadDim + lane * DPL;
+      float x[DPL];
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
+      rotate_lane_dims<DPL>(x, lane, pos, rope.p);
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) qh[d] = x[d];
+    }
+  }
   if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
 }
 
 template <int DPL>
-cudaError_t launch_dpl(const LaunchContext& ctx, const AttentionArgs& a, int splits,
-                       float* scratch, int* counters) {
+cudaError_t launch_dpl(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
+                       int* counters, const DecodeRope& rope) {
   const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
                   static_cast<unsigned>(a.n_tokens));
   if (a.n_heads / a.n_kv_heads <= 4) {
     return launch_kernel(ctx, decode_attention_kernel<DPL, 4>, grid, dim3(kThreads), 0, a, splits,
-                         scratch, counters);
+                         scratch, counters, rope);
   }
   return launch_kernel(ctx, decode_attention_kernel<DPL, 8>, grid, dim3(kThreads), 0, a, splits,
-                       scratch, counters);
+                       scratch, counters, rope);
 }
 
 }  // namespace
@@ -191,9 +310,11 @@ bool decode_attention_supports(int64_t head_dim, int64_t group) {
 }
 
 int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_t capacity) {
-  // About 64 keys per split at least, and no more blocks than two waves of the GPU.
-  const int64_t by_keys = (capacity + 63) / 64;
-  const int64_t by_gpu = std::max<int64_t>(1, 2 * int64_t{ctx.sm_count} / std::max<int64_t>(1, n_kv_heads));
+  // About 16 keys per split at least (one round of the block's warps), and about four blocks
+  // per multiprocessor.
+  const int64_t by_keys = (capacity + 15) / 16;
+  const int64_t by_gpu =
+      std::max<int64_t>(1, 4 * int64_t{ctx.sm_count} / std::max<int64_t>(1, n_kv_heads));
   return static_cast<int>(std::clamp<int64_t>(std::min(by_keys, by_gpu), 1, kMaxSplits));
 }
 
@@ -202,18 +323,37 @@ size_t decode_attention_scratch_bytes(int64_t n_tokens, int64_t n_heads, int64_t
   return static_cast<size_t>(n_tokens * n_heads * splits * (head_dim + 2)) * sizeof(float);
 }
 
-cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& a, int splits,
-                             float* scratch, int* counters) {
-  if (a.n_tokens == 0) return cudaSuccess;
+bool decode_rope_supported(int64_t head_dim, const RopeParams& p) {
+  const int64_t dpl = head_dim / 32, half = p.rotary_dim / 2;
+  if (head_dim % 32 != 0 || p.rotary_dim < 2 || p.rotary_dim > head_dim || p.rotary_dim % 2 != 0) {
+    return false;
+  }
+  if (p.adjacent_pairs) return dpl >= 2 && p.rotary_dim % dpl == 0;
+  const int64_t lanes = half / dpl;  // lane distance of NeoX partners
+  return half % dpl == 0 && lanes >= 1 && lanes <= 16 && (lanes & (lanes - 1)) == 0;
+}
+
+cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args, int splits,
+                             float* scratch, int* counters, const DecodeRope* rope) {
+  if (args.n_tokens == 0) return cudaSuccess;
+  DecodeRope r{};
+  if (rope != nullptr) {
+    if (args.n_tokens != 1 || !decode_rope_supported(args.head_dim, rope->p)) {
+      return cudaErrorInvalidValue;
+    }
+    r = *rope;
+  }
+  AttentionArgs a = args;
+  a.keys_per_split = ctx.attention_keys_per_split;
   switch (a.head_dim) {
     case 32:
-      return launch_dpl<1>(ctx, a, splits, scratch, counters);
+      return launch_dpl<1>(ctx, a, splits, scratch, counters, r);
     case 64:
-      return launch_dpl<2>(ctx, a, splits, scratch, counters);
+      return launch_dpl<2>(ctx, a, splits, scratch, counters, r);
     case 128:
-      return launch_dpl<4>(ctx, a, splits, scratch, counters);
+      return launch_dpl<4>(ctx, a, splits, scratch, counters, r);
     case 256:
-      return launch_dpl<8>(ctx, a, splits, scratch, counters);
+      return launch_dpl<8>(ctx, a, splits, scratch, counters, r);
     default:
       return cudaErrorInvalidValue;
   }

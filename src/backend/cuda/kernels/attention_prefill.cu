@@ -1,5 +1,7 @@
 // Causal attention for many query tokens (prefill), flash-attention style on tensor cores.
-// Block = 64 query rows of one head (4 warps x 16 rows); it walks the KV cache in tiles of 64
+// Block = 16 * W query rows of one head (W warps x 16 rows; W = 8 by default, 4 on request:
+// more rows share each converted K/V tile, which is what the kernel's L2 traffic is made of); it
+// walks the KV cache in tiles of 64
 // keys up to the largest position among its rows. Each tile is converted from the f32 cache to
 // fp16 in shared memory; S = Q K^T and O += P V run as mma.m16n8k16 (fp16 in, f32 accumulate)
 // with an online softmax in registers (base 2: q is pre-scaled by log2(e)), so no [T, keys]
@@ -12,11 +14,8 @@
 namespace hearth::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
-constexpr int kRows = 16 * kWarps;  // query rows per block
-constexpr int kKeys = 64;           // keys per tile
-constexpr int kPad = 8;             // halves of padding per shared row (conflict-free ldmatrix)
+constexpr int kKeys = 64;  // keys per tile
+constexpr int kPad = 8;    // halves of padding per shared row (conflict-free ldmatrix)
 
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
   const __half2 h = __floats2half2_rn(lo, hi);
@@ -44,8 +43,10 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __half* p
                : "r"(addr));
 }
 
-template <int HD>
-__global__ void __launch_bounds__(kThreads) prefill_attention_kernel(AttentionArgs a) {
+template <int HD, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32) prefill_attention_kernel(AttentionArgs a) {
+  constexpr int kThreads = kWarps * 32;
+  constexpr int kRows = 16 * kWarps;  // query rows per block
   constexpr int kStride = HD + kPad;
   __shared__ __align__(16) __half ks[kKeys][kStride];  // [key][dim]
   __shared__ __align__(16) __half vs[kKeys][kStride];  // [key][dim]
@@ -206,33 +207,47 @@ __global__ void __launch_bounds__(kThreads) prefill_attention_kernel(AttentionAr
     float* out = a.out + (ta * a.n_heads + h) * HD;
 #pragma unroll
     for (int i = 0; i < HD / 8; ++i) {
-      *reinterpret_cast<float2*>(out + i * 8 + 2 * c) = make_float2(o[i][0] * inv_a, o[i][1] * inv_a);
+      *reinterpret_cast<float2*>(out + i * 8 + 2 * c) =
+          make_float2(o[i][0] * inv_a, o[i][1] * inv_a);
     }
   }
   if (tb < a.n_tokens) {
     float* out = a.out + (tb * a.n_heads + h) * HD;
 #pragma unroll
     for (int i = 0; i < HD / 8; ++i) {
-      *reinterpret_cast<float2*>(out + i * 8 + 2 * c) = make_float2(o[i][2] * inv_b, o[i][3] * inv_b);
+      *reinterpret_cast<float2*>(out + i * 8 + 2 * c) =
+          make_float2(o[i][2] * inv_b, o[i][3] * inv_b);
     }
   }
 }
 
 }  // namespace
 
-bool prefill_attention_supports(int64_t head_dim) { return head_dim == 64 || head_dim == 128; }
+bool prefill_attention_supports(int64_t head_dim) {
+  return head_dim == 64 || head_dim == 128;
+}
 
-cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
-  if (a.n_tokens == 0) return cudaSuccess;
+namespace {
+
+template <int W>
+cudaError_t launch_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
+  constexpr int kRows = 16 * W;
   const dim3 grid(static_cast<unsigned>((a.n_tokens + kRows - 1) / kRows),
                   static_cast<unsigned>(a.n_heads));
   if (a.head_dim == 64) {
-    return launch_kernel(ctx, prefill_attention_kernel<64>, grid, dim3(kThreads), 0, a);
+    return launch_kernel(ctx, prefill_attention_kernel<64, W>, grid, dim3(W * 32), 0, a);
   }
   if (a.head_dim == 128) {
-    return launch_kernel(ctx, prefill_attention_kernel<128>, grid, dim3(kThreads), 0, a);
+    return launch_kernel(ctx, prefill_attention_kernel<128, W>, grid, dim3(W * 32), 0, a);
   }
   return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
+  if (a.n_tokens == 0) return cudaSuccess;
+  return ctx.prefill_attention_warps == 4 ? launch_prefill<4>(ctx, a) : launch_prefill<8>(ctx, a);
 }
 
 }  // namespace hearth::cuda

@@ -11,8 +11,12 @@ namespace hearth::cuda {
 
 struct LaunchContext {
   cudaStream_t stream = nullptr;
-  bool pdl = true;    // launch with programmatic dependent launch (kernels overlap their start)
-  int sm_count = 1;   // multiprocessors, for grid sizing
+  bool pdl = true;   // launch with programmatic dependent launch (kernels overlap their start)
+  int sm_count = 1;  // multiprocessors, for grid sizing
+  int matvec_blocks_per_sm = 0;  // cap on resident matvec blocks per multiprocessor (0: none)
+  // Decode attention uses one split per this many live keys, up to its grid (0: every split).
+  int attention_keys_per_split = 32;
+  int prefill_attention_warps = 8;  // 16 query rows each per prefill attention block (4 or 8)
 };
 
 // Weight layouts the kernels read; quantized types are repacked at upload so that every block's
@@ -43,8 +47,8 @@ cudaError_t repack_quantized(const LaunchContext& ctx, const void* raw, WeightFo
                              int64_t rows, int64_t cols, void* quants, uint16_t* scales,
                              uint16_t* mins);
 // bf16 copy of rows [row_begin, row_begin + n_rows) of `m` into out [n_rows][cols].
-cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m,
-                                 int64_t row_begin, int64_t n_rows, void* out);
+cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m, int64_t row_begin,
+                                 int64_t n_rows, void* out);
 // out[t] = row tokens[t] of `table` as f32 [T][cols]; ids are checked by the caller.
 cudaError_t embedding_rows(const LaunchContext& ctx, const DeviceMatrix& table,
                            const int32_t* tokens, int64_t n_tokens, float* out);
@@ -52,20 +56,37 @@ cudaError_t embedding_rows(const LaunchContext& ctx, const DeviceMatrix& table,
 // ---- matrix-vector products (matvec.cu) -------------------------------------------------------
 // y = x . W^T for one token: x [K] f32; up to 3 weights sharing x (q/k/v) in one launch.
 struct MatvecTarget {
-  DeviceMatrix w;             // [N, K]
+  DeviceMatrix w;               // [N, K]
   const float* bias = nullptr;  // [N] or null
-  float* y = nullptr;         // [N]
+  float* y = nullptr;           // [N]
 };
+// Decode fusions of a matvec launch (null pointers: none).
+struct MatvecFusion {
+  // rms_norm in front: x is the raw row; the product is with x / rms(x) * norm_weight, which is
+  // also written to norm_out [K] (must not overlap x). Quantized weights only (matvec_fuses_norm).
+  const float* norm_weight = nullptr;
+  float* norm_out = nullptr;
+  float norm_eps = 0.0f;
+  // Residual add behind, one target only: residual_out[n] = residual_in[n] + y[n] (in place
+  // allowed; residual_out must not overlap x or norm_out).
+  const float* residual_in = nullptr;
+  float* residual_out = nullptr;
+};
+bool matvec_fuses_norm(WeightFormat format, int64_t k);
 cudaError_t matvec(const LaunchContext& ctx, const float* x, const MatvecTarget* targets,
-                   int n_targets);
+                   int n_targets, const MatvecFusion& fusion = {});
 // out[N] = silu(x . gate^T) * (x . up^T); gate and up [N, K] of the same format.
 cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const DeviceMatrix& gate,
-                          const DeviceMatrix& up, float* out);
+                          const DeviceMatrix& up, float* out, const MatvecFusion& fusion = {});
 
 // ---- pointwise (pointwise.cu) -----------------------------------------------------------------
 cudaError_t rms_norm(const LaunchContext& ctx, const float* x, const float* weight, float* y,
                      int64_t rows, int64_t cols, float eps);
 cudaError_t add(const LaunchContext& ctx, const float* a, const float* b, float* out, int64_t n);
+// out = a + b and y = rms_norm(out) * weight for [rows][cols] (decode: the residual update fused
+// with the next norm). cudaErrorInvalidValue when cols is not a multiple of 4 or over 8192.
+cudaError_t add_rms_norm(const LaunchContext& ctx, const float* a, const float* b, float* out,
+                         const float* weight, float* y, int64_t rows, int64_t cols, float eps);
 cudaError_t swiglu(const LaunchContext& ctx, const float* gate, const float* up, float* out,
                    int64_t n);
 // y[t][n] += bias[n] for y [rows][cols].
@@ -83,6 +104,13 @@ struct RopeParams {
 // Rotates x [T][heads][head_dim] in place; token t is at positions[t].
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
                  int64_t head_dim, const int32_t* positions, const RopeParams& params);
+// rope on q [T][q_heads][head_dim] and k [T][kv_heads][head_dim] in place, then k and v written
+// to rows positions[t] of keys/values [capacity][kv_heads][head_dim]: one launch for what rope,
+// rope and store_kv do in three.
+cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, float* k,
+                          const float* v, int64_t kv_heads, int64_t n_tokens, int64_t head_dim,
+                          const int32_t* positions, const RopeParams& params, float* keys,
+                          float* values);
 // keys/values [capacity][row] gain rows positions[t] = k/v [T][row]; positions are checked by the
 // caller.
 cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, int64_t n_tokens,
@@ -90,26 +118,38 @@ cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, i
 
 // ---- attention (attention_decode.cu, attention_prefill.cu) -----------------------------------
 struct AttentionArgs {
-  const float* q = nullptr;        // [T][n_heads][head_dim]
-  const float* keys = nullptr;     // [capacity][n_kv_heads][head_dim]
-  const float* values = nullptr;   // likewise
+  const float* q = nullptr;            // [T][n_heads][head_dim]
+  const float* keys = nullptr;         // [capacity][n_kv_heads][head_dim]
+  const float* values = nullptr;       // likewise
   const int32_t* positions = nullptr;  // [T]: query t sees keys 0..positions[t]
-  float* out = nullptr;            // [T][n_heads][head_dim]
+  float* out = nullptr;                // [T][n_heads][head_dim]
   int64_t n_tokens = 0;
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
   int64_t capacity = 0;
   float scale = 1.0f;
+  int keys_per_split = 0;  // decode: splits used = ceil(live keys / this), capped by the grid
 };
 // Split-K over the keys, for few query tokens (decode). Needs scratch from
-// decode_attention_scratch_bytes(); `counters` [T * n_kv_heads] ints must be zero and are left zero.
+// decode_attention_scratch_bytes(); `counters` [T * n_kv_heads] ints must be zero and are left
+// zero.
 bool decode_attention_supports(int64_t head_dim, int64_t group);
 int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_t capacity);
 size_t decode_attention_scratch_bytes(int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                                       int splits);
+// rope(q), rope(k) and store_kv of one token folded into its decode attention: q and k arrive
+// unrotated and leave rotated (k in place, args.q in place), k and v are written to the cache
+// row at the token's position. Rotation pairs must be reachable within a lane or by a lane
+// shuffle (decode_rope_supported).
+struct DecodeRope {
+  float* k = nullptr;        // [n_kv_heads][head_dim], rotated in place
+  const float* v = nullptr;  // [n_kv_heads][head_dim]
+  RopeParams p{};
+};
+bool decode_rope_supported(int64_t head_dim, const RopeParams& p);
 cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args, int splits,
-                             float* scratch, int* counters);
+                             float* scratch, int* counters, const DecodeRope* rope = nullptr);
 // Flash attention on tensor cores (fp16 mma, f32 accumulation), for prefill.
 bool prefill_attention_supports(int64_t head_dim);
 cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& args);

@@ -103,7 +103,8 @@ __global__ void embedding_kernel(DeviceMatrix m, const int32_t* tokens, int64_t 
     dequant_block(m, tokens[t], blk, v);
     float4* dst = reinterpret_cast<float4*>(out + t * m.cols + blk * 32);
 #pragma unroll
-    for (int j = 0; j < 8; ++j) dst[j] = make_float4(v[4 * j], v[4 * j + 1], v[4 * j + 2], v[4 * j + 3]);
+    for (int j = 0; j < 8; ++j)
+      dst[j] = make_float4(v[4 * j], v[4 * j + 1], v[4 * j + 2], v[4 * j + 3]);
   } else {
     if (i >= n_tokens * m.cols) return;
     const int64_t t = i / m.cols, c = i % m.cols;
@@ -124,8 +125,8 @@ cudaError_t repack_quantized(const LaunchContext& ctx, const void* raw, WeightFo
   return cudaGetLastError();
 }
 
-cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m,
-                                 int64_t row_begin, int64_t n_rows, void* out) {
+cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m, int64_t row_begin,
+                                 int64_t n_rows, void* out) {
   const int64_t items = is_quantized(m.format) ? n_rows * (m.cols / 32) : n_rows * m.cols;
   if (items == 0) return cudaSuccess;
   return launch_kernel(ctx, dequant_bf16_kernel, dim3(blocks_for(items)), dim3(kThreads), 0, m,

@@ -1,11 +1,15 @@
 // Decode matrix-vector products: y = x . W^T for one token, streaming each weight byte once.
 //
 // Quantized weights (q4_0, q4_1, q8_0): every block first quantizes x to int8 per 32 elements in
-// shared memory (scale d_x = amax / 127, as q8_0), then each warp takes R rows at a time; lane l
-// reads 32-element weight blocks l, l + 32, ... with one 16-byte load each (two for q8_0) and
-// does the block's dot product with 8 dp4a instructions. Float weights (f32, f16, bf16) keep x in
-// f32 in shared memory and read 8 weights per 16-byte load (two loads for f32).
+// shared memory (scale d_x = amax / 127, as q8_0; 16-byte loads, one 8-lane group per block of
+// 32), then each warp takes R rows at a time; lane l reads 32-element weight blocks l, l + 32, ...
+// with one 16-byte load each (two for q8_0) and does the block's dot product with 8 dp4a
+// instructions. Each lane issues the loads of U blocks (of all its R rows) before using any, so
+// about 8 independent 16-byte loads are in flight per lane. Float weights (f32, f16, bf16) keep
+// x in f32 in shared memory and read 8 weights per 16-byte load (two loads for f32).
 // Up to three weights sharing x (q/k/v) run in one launch; gate/up with silu(g)*u fused.
+// Decode fusions (MatvecFusion): an rms_norm in front and a residual add behind, so a layer's
+// norms and adds need no launches of their own (see the Batch fields).
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -29,29 +33,72 @@ struct Batch {
   int64_t group_end[kMaxTargets];  // cumulative row groups per target
   // swiglu: w[0] = gate, w[1] = up, y[0] = out
   bool swiglu;
+  // rms_norm in front (norm_weight not null, quantized weights only): x is the raw row, the
+  // kernel quantizes x * norm_weight and scales every dot product by rsqrt(mean(x^2) + eps).
+  // That is the product with the normed row: the per-32 int8 scale absorbs the scalar. Block 0
+  // also writes the normed row to norm_out, so the norm's output exists as if it had run alone.
+  const float* norm_weight;
+  float* norm_out;
+  float norm_eps;
+  // Residual add behind (one target, no swiglu): residual_out[row] = residual_in[row] + y[row].
+  const float* residual_in;
+  float* residual_out;
 };
 
-__device__ __forceinline__ float silu(float g) { return g / (1.0f + __expf(-g)); }
+__device__ __forceinline__ float silu(float g) {
+  return g / (1.0f + __expf(-g));
+}
+
+// The raw bits of one weight block: quants (one int4, two for q8_0), scale and min.
+template <WeightFormat F>
+struct BlockBits {
+  int4 q[F == WeightFormat::kQ8_0 ? 2 : 1];
+  uint16_t d;
+  uint16_t m;
+};
+
+// Streaming loads of weights (read once: no L1 allocation). Volatile, so the compiler keeps
+// them where they are written, all issued before the first use, instead of sinking each load to
+// its use to save registers (which serialises the memory latency).
+__device__ __forceinline__ int4 load_stream(const int4* p) {
+  int4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.s32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint16_t load_stream(const uint16_t* p) {
+  unsigned short v;
+  asm volatile("ld.global.nc.L1::no_allocate.u16 %0, [%1];" : "=h"(v) : "l"(p));
+  return v;
+}
 
 template <WeightFormat F>
-__device__ __forceinline__ float dot_block(const DeviceMatrix& w, int64_t b, const int4& xa,
-                                           const int4& xb, const float2& xs) {
+__device__ __forceinline__ void load_block(const DeviceMatrix& w, int64_t b, BlockBits<F>& out) {
+  const int4* q = static_cast<const int4*>(w.quants) + (F == WeightFormat::kQ8_0 ? 2 * b : b);
+  out.q[0] = load_stream(q);
+  if constexpr (F == WeightFormat::kQ8_0) out.q[1] = load_stream(q + 1);
+  out.d = load_stream(w.scales + b);
+  if constexpr (F == WeightFormat::kQ4_1) out.m = load_stream(w.mins + b);
+}
+
+template <WeightFormat F>
+__device__ __forceinline__ float dot_block(const BlockBits<F>& w, const int4& xa, const int4& xb,
+                                           const float2& xs) {
   int sumi = 0;
-  const float d = half_bits_to_float(w.scales[b]);
+  const float d = half_bits_to_float(w.d);
   if constexpr (F == WeightFormat::kQ8_0) {
-    const int4* q = static_cast<const int4*>(w.quants) + 2 * b;
-    const int4 q0 = __ldg(q), q1 = __ldg(q + 1);
-    sumi = __dp4a(q0.x, xa.x, sumi);
-    sumi = __dp4a(q0.y, xa.y, sumi);
-    sumi = __dp4a(q0.z, xa.z, sumi);
-    sumi = __dp4a(q0.w, xa.w, sumi);
-    sumi = __dp4a(q1.x, xb.x, sumi);
-    sumi = __dp4a(q1.y, xb.y, sumi);
-    sumi = __dp4a(q1.z, xb.z, sumi);
-    sumi = __dp4a(q1.w, xb.w, sumi);
+    sumi = __dp4a(w.q[0].x, xa.x, sumi);
+    sumi = __dp4a(w.q[0].y, xa.y, sumi);
+    sumi = __dp4a(w.q[0].z, xa.z, sumi);
+    sumi = __dp4a(w.q[0].w, xa.w, sumi);
+    sumi = __dp4a(w.q[1].x, xb.x, sumi);
+    sumi = __dp4a(w.q[1].y, xb.y, sumi);
+    sumi = __dp4a(w.q[1].z, xb.z, sumi);
+    sumi = __dp4a(w.q[1].w, xb.w, sumi);
     return d * xs.x * static_cast<float>(sumi);
   } else {
-    const int4 q = __ldg(static_cast<const int4*>(w.quants) + b);
+    const int4 q = w.q[0];
     constexpr int kLow = 0x0F0F0F0F;
     sumi = __dp4a(q.x & kLow, xa.x, sumi);
     sumi = __dp4a(q.y & kLow, xa.y, sumi);
@@ -62,7 +109,7 @@ __device__ __forceinline__ float dot_block(const DeviceMatrix& w, int64_t b, con
     sumi = __dp4a((q.z >> 4) & kLow, xb.z, sumi);
     sumi = __dp4a((q.w >> 4) & kLow, xb.w, sumi);
     if constexpr (F == WeightFormat::kQ4_1) {
-      return d * xs.x * static_cast<float>(sumi) + half_bits_to_float(w.mins[b]) * xs.y;
+      return d * xs.x * static_cast<float>(sumi) + half_bits_to_float(w.m) * xs.y;
     } else {
       return d * (xs.x * static_cast<float>(sumi) - 8.0f * xs.y);
     }
@@ -81,73 +128,212 @@ __device__ __forceinline__ void locate_group(const Batch& batch, int64_t g, int 
   row0 = (g - first) * rows_per_group;
 }
 
+// acc[r] (and up[r] for swiglu) summed over the warp and times `scale` (the fused norm's, else
+// 1: exact); lane r writes row r.
+template <int R>
 __device__ __forceinline__ void write_rows(const Batch& batch, int target, int64_t row0,
-                                           int rows, float* acc, int lane) {
-  // acc[r] (and acc[rows + r] for swiglu's up rows) summed over the warp; lane r writes row r.
-  for (int r = 0; r < rows; ++r) {
-    const float v = warp_sum(acc[r]);
-    float u = 0.0f;
-    if (batch.swiglu) u = warp_sum(acc[rows + r]);
+                                           const float* acc, const float* up, float scale,
+                                           int lane) {
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const float v = warp_sum(acc[r]) * scale;
+    const float u = batch.swiglu ? warp_sum(up[r]) * scale : 0.0f;
     const int64_t row = row0 + r;
     if (lane == r && row < batch.w[target].rows) {
       if (batch.swiglu) {
         batch.y[0][row] = silu(v) * u;
       } else {
         const float* bias = batch.bias[target];
-        batch.y[target][row] = v + (bias != nullptr ? bias[row] : 0.0f);
+        const float out = v + (bias != nullptr ? bias[row] : 0.0f);
+        batch.y[target][row] = out;
+        if (batch.residual_out != nullptr) {
+          batch.residual_out[row] = batch.residual_in[row] + out;
+        }
       }
     }
   }
 }
 
-template <WeightFormat F, int R>
-__global__ void __launch_bounds__(kThreads) matvec_quantized_kernel(Batch batch) {
-  extern __shared__ __align__(16) unsigned char smem[];
-  const int64_t nb = batch.k / 32;
-  int8_t* xq = reinterpret_cast<int8_t*>(smem);                // [k]
-  float2* xs = reinterpret_cast<float2*>(smem + batch.k);      // [nb]: (d_x, d_x * sum q_x)
+// x [k] (times nw, when kNorm) -> int8 xq [k] and per 32 values (d, d * sum q) in xs. Each
+// thread converts 4 values per 16-byte load, V loads in flight; the 8 lanes of a block of 32
+// reduce its amax and sum with shuffles. Loops are uniform per warp (every lane reaches every
+// shuffle). Returns this thread's part of sum(x^2) when kNorm (the fused norm's), else 0.
+template <bool kNorm, int V>
+__device__ __forceinline__ float quantize_x(const float* x, const float* nw, int64_t k, int8_t* xq,
+                                            float2* xs) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  allow_next_kernel();
-  wait_for_previous_kernel();
+  const int64_t n4 = k / 4;
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const float4* w4 = reinterpret_cast<const float4*>(nw);
+  const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  float ss = 0.0f;
+  for (int64_t w0 = int64_t{warp} * 32; w0 < n4; w0 += int64_t{kThreads} * V) {
+    float4 v[V];
+    float4 s[kNorm ? V : 1];
+#pragma unroll
+    for (int u = 0; u < V; ++u) {
+      const int64_t i = w0 + lane + u * kThreads;
+      v[u] = i < n4 ? x4[i] : zero;
+      if constexpr (kNorm) s[u] = i < n4 ? w4[i] : zero;
+    }
+    if constexpr (kNorm) {
+#pragma unroll
+      for (int u = 0; u < V; ++u) {
+        ss += v[u].x * v[u].x + v[u].y * v[u].y + v[u].z * v[u].z + v[u].w * v[u].w;
+        v[u] = make_float4(v[u].x * s[u].x, v[u].y * s[u].y, v[u].z * s[u].z, v[u].w * s[u].w);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < V; ++u) {
+      const int64_t i = w0 + lane + u * kThreads;
+      float amax = fmaxf(fmaxf(fabsf(v[u].x), fabsf(v[u].y)), fmaxf(fabsf(v[u].z), fabsf(v[u].w)));
+#pragma unroll
+      for (int o = 4; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+      const float d = amax / 127.0f;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      const int q0 = __float2int_rn(v[u].x * inv), q1 = __float2int_rn(v[u].y * inv);
+      const int q2 = __float2int_rn(v[u].z * inv), q3 = __float2int_rn(v[u].w * inv);
+      int sum = q0 + q1 + q2 + q3;
+#pragma unroll
+      for (int o = 4; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      if (i < n4) {
+        char4 packed;
+        packed.x = static_cast<signed char>(q0);
+        packed.y = static_cast<signed char>(q1);
+        packed.z = static_cast<signed char>(q2);
+        packed.w = static_cast<signed char>(q3);
+        reinterpret_cast<char4*>(xq)[i] = packed;
+        if ((lane & 7) == 0) xs[i / 8] = make_float2(d, d * static_cast<float>(sum));
+      }
+    }
+  }
+  return ss;
+}
 
-  for (int64_t b = warp; b < nb; b += kWarps) {
-    const float v = batch.x[b * 32 + lane];
-    const float amax = warp_max(fabsf(v));
-    const float d = amax / 127.0f;
-    const int q = amax > 0.0f ? __float2int_rn(v / d) : 0;
-    const float sum = warp_sum(static_cast<float>(q));
-    xq[b * 32 + lane] = static_cast<int8_t>(q);
-    if (lane == 0) xs[b] = make_float2(d, d * sum);
+// The fused norm's scale rsqrt(mean(x^2) + eps) from every thread's part of sum(x^2) (a block
+// reduction: all threads call it); block 0 writes the normed row x * scale * weight, with the
+// rms_norm kernel's arithmetic.
+__device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, float* scratch) {
+  const float ss = block_sum(ss_part, scratch);
+  const float scale = rsqrtf(ss / static_cast<float>(batch.k) + batch.norm_eps);
+  if (blockIdx.x == 0) {
+    const float4* x4 = reinterpret_cast<const float4*>(batch.x);
+    const float4* w4 = reinterpret_cast<const float4*>(batch.norm_weight);
+    float4* y4 = reinterpret_cast<float4*>(batch.norm_out);
+    for (int64_t i = threadIdx.x; i < batch.k / 4; i += kThreads) {
+      const float4 v = x4[i], w = w4[i];
+      y4[i] =
+          make_float4(v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w);
+    }
+  }
+  return scale;
+}
+
+// Resident blocks per multiprocessor the register allocation must allow: q4_0 fits 3 (24 warps)
+// in 80 registers without spilling except with 4 gate/up row pairs; the fused norm's prologue
+// would otherwise push it to 2.
+template <WeightFormat F, int R, bool kSwiglu>
+constexpr int kMinBlocks = F == WeightFormat::kQ4_0 && !(R == 4 && kSwiglu) ? 3 : 1;
+
+template <WeightFormat F, int R, bool kSwiglu>
+__global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
+    matvec_quantized_kernel(Batch batch) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  constexpr int kMats = kSwiglu ? 2 : 1;
+  constexpr int kLoads = F == WeightFormat::kQ8_0 ? 2 : 1;
+  constexpr int U = std::max(1, 4 / (R * kMats * kLoads));  // blocks per lane per round
+  const int64_t nb = batch.k / 32;
+  int8_t* xq = reinterpret_cast<int8_t*>(smem);            // [k]
+  float2* xs = reinterpret_cast<float2*>(smem + batch.k);  // [nb]: (d_x, d_x * sum q_x)
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int64_t groups = batch.group_end[batch.n_targets - 1];
+  allow_next_kernel();
+
+  // Two rounds of weight loads in registers: round r + 1 is loaded while round r is used, so
+  // a lane always has loads in flight. The weights do not depend on the previous kernel: the
+  // first round of this warp's first group is loaded before waiting for it, so the previous
+  // kernel's tail hides this kernel's ramp-up.
+  BlockBits<F> cur[U][kMats][R], next[U][kMats][R];
+  const auto load_round = [&](BlockBits<F>(&bits)[U][kMats][R], int target, int64_t row0,
+                              int64_t b0) {
+    const DeviceMatrix& w0 = batch.w[target];
+    const DeviceMatrix& w1 = batch.w[kSwiglu ? 1 : target];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int64_t b = min(b0 + 32 * u, nb - 1);  // past the end: a repeat, not used
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int64_t row_base = min(row0 + r, w0.rows - 1) * nb;
+        load_block<F>(w0, row_base + b, bits[u][0][r]);
+        if constexpr (kSwiglu) load_block<F>(w1, row_base + b, bits[u][kMats - 1][r]);
+      }
+    }
+  };
+  int64_t g = blockIdx.x * int64_t{kWarps} + warp;
+  int target = 0;
+  int64_t row0 = 0;
+  if (g < groups) {
+    locate_group(batch, g, R, target, row0);
+    load_round(cur, target, row0, lane);
+  }
+  wait_for_previous_kernel();
+  // The fused norm loads x and its weight: half the loads in flight, the same registers.
+  __shared__ float reduce_scratch[32];
+  float scale = 1.0f;
+  if (batch.norm_weight != nullptr) {
+    const float ss = quantize_x<true, 2>(batch.x, batch.norm_weight, batch.k, xq, xs);
+    scale = norm_scale(batch, ss, reduce_scratch);
+  } else {
+    quantize_x<false, 4>(batch.x, nullptr, batch.k, xq, xs);
   }
   __syncthreads();
 
-  constexpr int kRowsPerGroup = R;
-  const int64_t groups = batch.group_end[batch.n_targets - 1];
-  for (int64_t g = blockIdx.x * int64_t{kWarps} + warp; g < groups;
-       g += int64_t{gridDim.x} * kWarps) {
-    int target;
-    int64_t row0;
-    locate_group(batch, g, kRowsPerGroup, target, row0);
-    const DeviceMatrix& w = batch.w[target];
-    constexpr int kDots = 2 * R;  // swiglu: R gate rows then R up rows
-    float acc[kDots];
+  while (g < groups) {
+    float acc[kMats][R];
 #pragma unroll
-    for (int i = 0; i < kDots; ++i) acc[i] = 0.0f;
-    int64_t base[R];
+    for (int r = 0; r < R; ++r) {
 #pragma unroll
-    for (int r = 0; r < R; ++r) base[r] = min(row0 + r, w.rows - 1) * nb;
-    for (int64_t b = lane; b < nb; b += 32) {
-      const int4 xa = *reinterpret_cast<const int4*>(xq + b * 32);
-      const int4 xb = *reinterpret_cast<const int4*>(xq + b * 32 + 16);
-      const float2 s = xs[b];
+      for (int m = 0; m < kMats; ++m) acc[m][r] = 0.0f;
+    }
+    for (int64_t b0 = lane; b0 < nb; b0 += 32 * U) {
+      const bool more = b0 + 32 * U < nb;
+      if (more) load_round(next, target, row0, b0 + 32 * U);
 #pragma unroll
-      for (int r = 0; r < R; ++r) acc[r] += dot_block<F>(w, base[r] + b, xa, xb, s);
-      if (batch.swiglu) {
+      for (int u = 0; u < U; ++u) {
+        const int64_t b = b0 + 32 * u;
+        const bool valid = b < nb;  // past the end: the repeated last block, weighted 0
+        const int64_t bx = valid ? b : nb - 1;
+        const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
+        const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
+        const float2 s = xs[bx];
 #pragma unroll
-        for (int r = 0; r < R; ++r) acc[R + r] += dot_block<F>(batch.w[1], base[r] + b, xa, xb, s);
+        for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            const float dot = dot_block<F>(cur[u][m][r], xa, xb, s);
+            acc[m][r] += valid ? dot : 0.0f;
+          }
+        }
+      }
+      if (more) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+#pragma unroll
+          for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+            for (int r = 0; r < R; ++r) cur[u][m][r] = next[u][m][r];
+          }
+        }
       }
     }
-    write_rows(batch, target, row0, R, acc, lane);
+    const int done_target = target;
+    const int64_t done_row0 = row0;
+    g += int64_t{gridDim.x} * kWarps;
+    if (g < groups) {  // the next group's first round, before this group's reductions
+      locate_group(batch, g, R, target, row0);
+      load_round(cur, target, row0, lane);
+    }
+    write_rows<R>(batch, done_target, done_row0, acc[0], acc[kMats - 1], scale, lane);
   }
 }
 
@@ -157,8 +343,14 @@ template <>
 __device__ __forceinline__ void load8<float>(const float* p, float out[8]) {
   const float4 a = __ldg(reinterpret_cast<const float4*>(p));
   const float4 b = __ldg(reinterpret_cast<const float4*>(p) + 1);
-  out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
-  out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+  out[0] = a.x;
+  out[1] = a.y;
+  out[2] = a.z;
+  out[3] = a.w;
+  out[4] = b.x;
+  out[5] = b.y;
+  out[6] = b.z;
+  out[7] = b.w;
 }
 template <>
 __device__ __forceinline__ void load8<__half>(const __half* p, float out[8]) {
@@ -226,31 +418,30 @@ __global__ void __launch_bounds__(kThreads) matvec_float_kernel(Batch batch) {
     int64_t row0;
     locate_group(batch, g, R, target, row0);
     const DeviceMatrix& w = batch.w[target];
-    float acc[2 * R];
+    float acc[R], up[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t row = min(row0 + r, w.rows - 1);
       acc[r] = dot_row(static_cast<const T*>(w.quants) + row * batch.k, xf, batch.k, lane);
-      acc[R + r] = batch.swiglu ? dot_row(static_cast<const T*>(batch.w[1].quants) + row * batch.k,
-                                          xf, batch.k, lane)
-                                : 0.0f;
+      up[r] = batch.swiglu ? dot_row(static_cast<const T*>(batch.w[1].quants) + row * batch.k, xf,
+                                     batch.k, lane)
+                           : 0.0f;
     }
-    write_rows(batch, target, row0, R, acc, lane);
+    write_rows<R>(batch, target, row0, acc, up, 1.0f, lane);
   }
 }
 
-template <int R>
 using KernelPtr = void (*)(Batch);
 
-template <int R>
-KernelPtr<R> kernel_for(WeightFormat f) {
+template <int R, bool kSwiglu>
+KernelPtr kernel_for(WeightFormat f) {
   switch (f) {
     case WeightFormat::kQ4_0:
-      return matvec_quantized_kernel<WeightFormat::kQ4_0, R>;
+      return matvec_quantized_kernel<WeightFormat::kQ4_0, R, kSwiglu>;
     case WeightFormat::kQ4_1:
-      return matvec_quantized_kernel<WeightFormat::kQ4_1, R>;
+      return matvec_quantized_kernel<WeightFormat::kQ4_1, R, kSwiglu>;
     case WeightFormat::kQ8_0:
-      return matvec_quantized_kernel<WeightFormat::kQ8_0, R>;
+      return matvec_quantized_kernel<WeightFormat::kQ8_0, R, kSwiglu>;
     case WeightFormat::kF16:
       return matvec_float_kernel<__half, R>;
     case WeightFormat::kBF16:
@@ -267,36 +458,76 @@ size_t shared_bytes(WeightFormat f, int64_t k) {
 
 constexpr size_t kMaxSharedBytes = 200 * 1024;
 
-template <int R>
+template <int R, bool kSwiglu>
 cudaError_t allow_large_shared(WeightFormat f) {
-  return cudaFuncSetAttribute(kernel_for<R>(f), cudaFuncAttributeMaxDynamicSharedMemorySize,
+  return cudaFuncSetAttribute(kernel_for<R, kSwiglu>(f),
+                              cudaFuncAttributeMaxDynamicSharedMemorySize,
                               static_cast<int>(kMaxSharedBytes));
 }
 
-template <int R>
-cudaError_t launch_batch(const LaunchContext& ctx, Batch& batch, int64_t dots_per_row) {
+// Groups of R rows for `batch`'s targets (fills group_end).
+int64_t count_groups(Batch& batch, int rows_per_group) {
   int64_t groups = 0;
   for (int t = 0; t < batch.n_targets; ++t) {
-    groups += (batch.w[t].rows + R - 1) / R;
+    groups += (batch.w[t].rows + rows_per_group - 1) / rows_per_group;
     batch.group_end[t] = groups;
   }
-  (void)dots_per_row;
-  const WeightFormat f = batch.w[0].format;
-  const size_t smem = shared_bytes(f, batch.k);
-  if (smem > kMaxSharedBytes) return cudaErrorInvalidValue;
-  const int64_t wanted = (groups + kWarps - 1) / kWarps;
-  const int64_t cap = int64_t{ctx.sm_count} * 8;
-  const unsigned grid = static_cast<unsigned>(std::max<int64_t>(1, std::min(wanted, cap)));
-  return launch_kernel(ctx, kernel_for<R>(f), dim3(grid), dim3(kThreads), smem, batch);
+  return groups;
 }
 
-// Rows per warp: enough row groups to give every multiprocessor a few blocks, as few as that
-// allows (more rows per warp, more loads in flight per lane).
-cudaError_t launch_any(const LaunchContext& ctx, Batch& batch, int64_t total_rows) {
-  const int64_t sms = ctx.sm_count;
-  if (total_rows >= sms * kWarps * 4 * 2) return launch_batch<4>(ctx, batch, 1);
-  if (total_rows >= sms * kWarps * 2) return launch_batch<2>(ctx, batch, 1);
-  return launch_batch<1>(ctx, batch, 1);
+template <int R>
+cudaError_t launch_batch(const LaunchContext& ctx, Batch& batch, int64_t groups, int resident) {
+  const WeightFormat f = batch.w[0].format;
+  const size_t smem = shared_bytes(f, batch.k);
+  const int64_t wanted = (groups + kWarps - 1) / kWarps;
+  const unsigned grid =
+      static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, resident)));
+  const KernelPtr kernel = batch.swiglu ? kernel_for<R, true>(f) : kernel_for<R, false>(f);
+  return launch_kernel(ctx, kernel, dim3(grid), dim3(kThreads), smem, batch);
+}
+
+template <int R>
+int resident_blocks(const LaunchContext& ctx, const Batch& batch) {
+  const WeightFormat f = batch.w[0].format;
+  const KernelPtr kernel = batch.swiglu ? kernel_for<R, true>(f) : kernel_for<R, false>(f);
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads,
+                                                    shared_bytes(f, batch.k)) != cudaSuccess) {
+    (void)cudaGetLastError();
+    per_sm = 1;
+  }
+  if (ctx.matvec_blocks_per_sm > 0) per_sm = std::min(per_sm, ctx.matvec_blocks_per_sm);
+  return std::max(1, per_sm) * ctx.sm_count;
+}
+
+// Rows per warp: the grid is at most what the GPU holds at once (one wave, warps looping over
+// row groups), and R (4, 2 or 1) the one that gives the busiest warp the fewest rows (the
+// larger R on a tie: fewer instructions per byte).
+cudaError_t launch_any(const LaunchContext& ctx, Batch& batch) {
+  if (shared_bytes(batch.w[0].format, batch.k) > kMaxSharedBytes) return cudaErrorInvalidValue;
+  const int resident[3] = {resident_blocks<4>(ctx, batch), resident_blocks<2>(ctx, batch),
+                           resident_blocks<1>(ctx, batch)};
+  const int rows_per_group[3] = {4, 2, 1};
+  int best = 0;
+  int64_t best_rows = INT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t groups = count_groups(batch, rows_per_group[i]);
+    const int64_t warps = int64_t{resident[i]} * kWarps;
+    const int64_t rows = (groups + warps - 1) / warps * rows_per_group[i];
+    if (rows < best_rows) {
+      best_rows = rows;
+      best = i;
+    }
+  }
+  const int64_t groups = count_groups(batch, rows_per_group[best]);
+  switch (rows_per_group[best]) {
+    case 4:
+      return launch_batch<4>(ctx, batch, groups, resident[best]);
+    case 2:
+      return launch_batch<2>(ctx, batch, groups, resident[best]);
+    default:
+      return launch_batch<1>(ctx, batch, groups, resident[best]);
+  }
 }
 
 bool format_matches(const DeviceMatrix& a, const DeviceMatrix& b) {
@@ -308,33 +539,56 @@ bool format_matches(const DeviceMatrix& a, const DeviceMatrix& b) {
 cudaError_t matvec_init() {
   for (WeightFormat f : {WeightFormat::kQ4_0, WeightFormat::kQ4_1, WeightFormat::kQ8_0,
                          WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kBF16}) {
-    for (cudaError_t e : {allow_large_shared<1>(f), allow_large_shared<2>(f), allow_large_shared<4>(f)}) {
+    for (cudaError_t e : {allow_large_shared<1, false>(f), allow_large_shared<2, false>(f),
+                          allow_large_shared<4, false>(f), allow_large_shared<1, true>(f),
+                          allow_large_shared<2, true>(f), allow_large_shared<4, true>(f)}) {
       if (e != cudaSuccess) return e;
     }
   }
   return cudaSuccess;
 }
 
+namespace {
+
+// The fusions a launch asks for, checked against what the kernels can do.
+bool apply_fusion(const MatvecFusion& fusion, Batch& batch) {
+  if (fusion.norm_weight != nullptr) {
+    if (!is_quantized(batch.w[0].format) || fusion.norm_out == nullptr || batch.k % 4 != 0) {
+      return false;
+    }
+    batch.norm_weight = fusion.norm_weight;
+    batch.norm_out = fusion.norm_out;
+    batch.norm_eps = fusion.norm_eps;
+  }
+  if (fusion.residual_out != nullptr) {
+    if (batch.swiglu || batch.n_targets != 1 || fusion.residual_in == nullptr) return false;
+    batch.residual_in = fusion.residual_in;
+    batch.residual_out = fusion.residual_out;
+  }
+  return true;
+}
+
+}  // namespace
+
 cudaError_t matvec(const LaunchContext& ctx, const float* x, const MatvecTarget* targets,
-                   int n_targets) {
+                   int n_targets, const MatvecFusion& fusion) {
   if (n_targets < 1 || n_targets > kMaxTargets) return cudaErrorInvalidValue;
   Batch batch{};
   batch.x = x;
   batch.k = targets[0].w.cols;
   batch.n_targets = n_targets;
-  int64_t rows = 0;
   for (int t = 0; t < n_targets; ++t) {
     if (!format_matches(targets[t].w, targets[0].w)) return cudaErrorInvalidValue;
     batch.w[t] = targets[t].w;
     batch.bias[t] = targets[t].bias;
     batch.y[t] = targets[t].y;
-    rows += targets[t].w.rows;
   }
-  return launch_any(ctx, batch, rows);
+  if (!apply_fusion(fusion, batch)) return cudaErrorInvalidValue;
+  return launch_any(ctx, batch);
 }
 
 cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const DeviceMatrix& gate,
-                          const DeviceMatrix& up, float* out) {
+                          const DeviceMatrix& up, float* out, const MatvecFusion& fusion) {
   if (!format_matches(gate, up) || gate.rows != up.rows) return cudaErrorInvalidValue;
   Batch batch{};
   batch.x = x;
@@ -344,7 +598,12 @@ cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const Device
   batch.w[1] = up;
   batch.y[0] = out;
   batch.swiglu = true;
-  return launch_any(ctx, batch, 2 * gate.rows);
+  if (!apply_fusion(fusion, batch)) return cudaErrorInvalidValue;
+  return launch_any(ctx, batch);
+}
+
+bool matvec_fuses_norm(WeightFormat format, int64_t k) {
+  return is_quantized(format) && k % 4 == 0;
 }
 
 }  // namespace hearth::cuda

@@ -10,27 +10,27 @@ namespace {
 
 constexpr int kThreads = 128;
 
-// One thread per (token, pair): the angle in double precision as the reference computes it,
-// applied to that pair of every head.
+// One thread per (token, head, pair): the angle in double precision as the reference computes
+// it (a recomputed sincos per head is cheaper than a loop over heads, whose loads and stores the
+// compiler cannot overlap).
 __global__ void rope_kernel(float* x, int64_t n_tokens, int64_t heads, int64_t head_dim,
                             const int32_t* positions, RopeParams p) {
   allow_next_kernel();
   wait_for_previous_kernel();
   const int half = p.rotary_dim / 2;
   const int64_t item = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
-  if (item >= n_tokens * half) return;
-  const int64_t t = item / half;
+  if (item >= n_tokens * heads * half) return;
   const int i = static_cast<int>(item % half);
+  const int64_t th = item / half;  // token * heads + head
+  const int64_t t = th / heads;
   double s, c;
   sincos(static_cast<double>(positions[t]) * p.inv_freq[i], &s, &c);
   const int i0 = p.adjacent_pairs ? 2 * i : i;
   const int i1 = p.adjacent_pairs ? 2 * i + 1 : i + half;
-  for (int64_t h = 0; h < heads; ++h) {
-    float* head = x + (t * heads + h) * head_dim;
-    const double x0 = head[i0], x1 = head[i1];
-    head[i0] = static_cast<float>(x0 * c - x1 * s);
-    head[i1] = static_cast<float>(x0 * s + x1 * c);
-  }
+  float* head = x + th * head_dim;
+  const double x0 = head[i0], x1 = head[i1];
+  head[i0] = static_cast<float>(x0 * c - x1 * s);
+  head[i1] = static_cast<float>(x0 * s + x1 * c);
 }
 
 __global__ void store_kv_kernel(const float* k, const float* v, int64_t n_tokens, int64_t row,
@@ -47,11 +47,59 @@ __global__ void store_kv_kernel(const float* k, const float* v, int64_t n_tokens
   }
 }
 
+// Block (token, head) of q's heads then k's; thread i rotates pair i of that head. k's blocks
+// then write the rotated k row and the v row to the cache at the token's position.
+__global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const float* v,
+                                     int64_t kv_heads, int64_t head_dim, const int32_t* positions,
+                                     RopeParams p, float* keys, float* values) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
+  const int64_t heads = q_heads + kv_heads;
+  const int64_t t = blockIdx.x / heads, h = blockIdx.x % heads;
+  const bool is_q = h < q_heads;
+  float* head =
+      is_q ? q + (t * q_heads + h) * head_dim : k + (t * kv_heads + h - q_heads) * head_dim;
+  const int half = p.rotary_dim / 2;
+  const int i = static_cast<int>(threadIdx.x);
+  if (i < half) {
+    double s, c;
+    sincos(static_cast<double>(positions[t]) * p.inv_freq[i], &s, &c);
+    const int i0 = p.adjacent_pairs ? 2 * i : i;
+    const int i1 = p.adjacent_pairs ? 2 * i + 1 : i + half;
+    const double x0 = head[i0], x1 = head[i1];
+    head[i0] = static_cast<float>(x0 * c - x1 * s);
+    head[i1] = static_cast<float>(x0 * s + x1 * c);
+  }
+  if (is_q) return;  // uniform per block
+  __syncthreads();
+  const int64_t kvh = h - q_heads;
+  const int64_t dst = (int64_t{positions[t]} * kv_heads + kvh) * head_dim;
+  const float* vrow = v + (t * kv_heads + kvh) * head_dim;
+  for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    keys[dst + d] = head[d];
+    values[dst + d] = vrow[d];
+  }
+}
+
 }  // namespace
+
+cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, float* k,
+                          const float* v, int64_t kv_heads, int64_t n_tokens, int64_t head_dim,
+                          const int32_t* positions, const RopeParams& params, float* keys,
+                          float* values) {
+  if (n_tokens == 0) return cudaSuccess;
+  const int64_t threads =
+      std::max<int64_t>(32, (std::max<int64_t>(params.rotary_dim / 2, 1) + 31) / 32 * 32);
+  if (threads > 1024) return cudaErrorInvalidValue;
+  return launch_kernel(ctx, rope_qk_store_kernel,
+                       dim3(static_cast<unsigned>(n_tokens * (q_heads + kv_heads))),
+                       dim3(static_cast<unsigned>(threads)), 0, q, q_heads, k, v, kv_heads,
+                       head_dim, positions, params, keys, values);
+}
 
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
                  int64_t head_dim, const int32_t* positions, const RopeParams& params) {
-  const int64_t items = n_tokens * (params.rotary_dim / 2);
+  const int64_t items = n_tokens * heads * (params.rotary_dim / 2);
   if (items == 0) return cudaSuccess;
   const auto grid = static_cast<unsigned>((items + kThreads - 1) / kThreads);
   return launch_kernel(ctx, rope_kernel, dim3(grid), dim3(kThreads), 0, x, n_tokens, heads,
@@ -63,8 +111,8 @@ cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, i
   const int64_t n = n_tokens * row;
   if (n == 0) return cudaSuccess;
   const int64_t blocks = std::min<int64_t>((n + 255) / 256, int64_t{ctx.sm_count} * 8);
-  return launch_kernel(ctx, store_kv_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0,
-                       k, v, n_tokens, row, positions, keys, values);
+  return launch_kernel(ctx, store_kv_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0, k,
+                       v, n_tokens, row, positions, keys, values);
 }
 
 }  // namespace hearth::cuda

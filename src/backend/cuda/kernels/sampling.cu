@@ -181,8 +181,8 @@ __global__ void set_remaining_kernel(PickState* st, float count, bool from_mass,
 }
 
 // Probability mass of kept tokens per block (contiguous id ranges), and their total.
-__global__ void kept_mass_kernel(const float* logits, int64_t vocab, PickState* st,
-                                 float inv_temp, bool accumulate_total) {
+__global__ void kept_mass_kernel(const float* logits, int64_t vocab, PickState* st, float inv_temp,
+                                 bool accumulate_total) {
   __shared__ float scratch[32];
   allow_next_kernel();
   wait_for_previous_kernel();
@@ -268,7 +268,8 @@ __global__ void draw_kernel(const float* logits, int64_t vocab, PickState* st, f
 }
 
 int blocks_for(int64_t vocab) {
-  return static_cast<int>(std::clamp<int64_t>((vocab + kThreads * 8 - 1) / (kThreads * 8), 1, kMaxBlocks));
+  return static_cast<int>(
+      std::clamp<int64_t>((vocab + kThreads * 8 - 1) / (kThreads * 8), 1, kMaxBlocks));
 }
 
 }  // namespace

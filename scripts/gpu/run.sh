@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# The CUDA work of one device call, run in the repository root on the GPU machine:
+#   scripts/gpu/run.sh PHASE...
+# with the binaries packed here by scripts/gpu/pack.sh (carried in .device/). Phases, in order:
+#   info      card, driver, CUDA, clocks
+#   ceilings  copy bandwidth and bf16 GEMM rate (ceilings.py, PyTorch)
+#   stash     keep the model parts this call carries (.device/model*/part*) in /tmp/hearth-model,
+#             which outlives the call while the machine stays warm (a call carries <= 64 MiB, the
+#             model is 98 MB: three calls in a row, each within the 30 s the machine stays warm)
+#   model     assemble the default model from the stashed parts and check its SHA-256
+#   test      synthetic_model_test and cuda_backend_test (the default model when assembled)
+#   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
+#   variants  decode with the norm/residual fusions off, matvec grids capped, attention splits
+#             fixed; graphs off, PDL off; prefill with 4-warp attention blocks, no bf16 cache
+#   llama     write the synthetic GGUF, llama.cpp's llama-bench (.device/llama, built here with
+#             CUDA for sm_90 by scripts/gpu/build_llama_cuda.sh) on it (same tests)
+#   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
+# Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
+# most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
+set -uo pipefail
+RESULTS=${OUT:-/tmp/hearth-results}
+OUT=/tmp/hearth-run
+rm -rf "$OUT"
+mkdir -p "$OUT" "$RESULTS"
+ROOT=$(pwd)
+H=/tmp/hearth-gpu
+MODEL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+start=$(date +%s)
+elapsed() { echo $(($(date +%s) - start)); }
+log() { echo "[$(elapsed)s] $*" | tee -a "$OUT/run.log"; }
+
+setup() {
+  mkdir -p "$H"
+  if [[ -f .device/hearth/bin.tar.xz ]]; then
+    [[ -f .device/hearth/lib.tar.xz ]] && tar -xJf .device/hearth/lib.tar.xz -C "$H"
+    tar -xJf .device/hearth/bin.tar.xz -C "$H"
+  fi
+  [[ -x "$H/bin/hearth" ]] || { log "no hearth binaries (.device/hearth/bin.tar.xz)"; exit 1; }
+  local extra=""
+  for mod in cublas cuda_runtime; do
+    local d
+    d=$(python3 -c "import nvidia.$mod as m, os; print(os.path.join(list(m.__path__)[0], 'lib'))" 2>/dev/null)
+    [[ -n "$d" ]] && extra="$extra:$d"
+  done
+  export LD_LIBRARY_PATH="$H/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if ldd "$H/bin/hearth" | grep "not found"; then log "missing libraries (above)"; fi
+  export HEARTH_SOURCE_DIR="$ROOT"
+  if [[ -f /tmp/hearth-model/SmolLM2-135M-Instruct.Q4_1.gguf ]]; then
+    export HEARTH_MODEL_DIR=/tmp/hearth-model
+  fi
+}
+
+phase_stash() {
+  mkdir -p /tmp/hearth-model
+  for p in .device/model*/part*; do
+    [[ -f "$p" ]] && cp "$p" /tmp/hearth-model/ && log "stashed $p"
+  done
+  ls -la /tmp/hearth-model
+}
+
+phase_model() {
+  phase_stash
+  local f=/tmp/hearth-model/SmolLM2-135M-Instruct.Q4_1.gguf
+  if [[ ! -f "$f" ]] && ls /tmp/hearth-model/part1 /tmp/hearth-model/part2 /tmp/hearth-model/part3 >/dev/null 2>&1; then
+    cat /tmp/hearth-model/part1 /tmp/hearth-model/part2 /tmp/hearth-model/part3 > "$f"
+  fi
+  if [[ -f "$f" ]] && echo "$MODEL_SHA  $f" | sha256sum -c --quiet; then
+    export HEARTH_MODEL_DIR=/tmp/hearth-model
+    log "default model assembled, SHA-256 ok"
+  else
+    rm -f "$f"
+    log "default model not available: the model tests will skip"
+  fi
+}
+
+phase_info() {
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit,pstate,temperature.gpu --format=csv
+    nvidia-smi | head -15
+    nvcc --version | tail -2
+    uname -r
+    nproc
+    python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+  } 2>&1 | tee "$OUT/info.txt"
+}
+
+phase_ceilings() {
+  log "ceilings"
+  python3 scripts/gpu/ceilings.py "$OUT/ceilings.json" > "$OUT/ceilings.log" 2>&1 || tail -5 "$OUT/ceilings.log"
+  cat "$OUT/ceilings.json" 2>/dev/null
+}
+
+phase_test() {
+  log "synthetic_model_test"
+  timeout 300 "$H/bin/synthetic_model_test" > "$OUT/test-synthetic.log" 2>&1
+  tail -3 "$OUT/test-synthetic.log"
+  log "cuda_backend_test"
+  timeout 420 "$H/bin/cuda_backend_test" ${GTEST_FILTER:+--gtest_filter=$GTEST_FILTER} > "$OUT/test-cuda.log" 2>&1
+  echo "cuda_backend_test exit $?"
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[ prompt|^\[ (default|synthetic)|identical|Failure|error:|Expected|Which is|vs " "$OUT/test-cuda.log" | head -60
+}
+
+# hearth bench on a synthetic model; $1 label, $2 model, rest: bench flags.
+hb() {
+  local label=$1 model=$2
+  shift 2
+  log "hearth bench $model $*"
+  timeout 300 "$H/bin/hearth" bench --synthetic "$model" --quant q4_0 --device cuda --json "$@" \
+    > "$OUT/hearth-$label.json" 2> "$OUT/hearth-$label.err"
+  local rc=$?
+  [[ $rc -ne 0 ]] && { log "exit $rc"; tail -5 "$OUT/hearth-$label.err"; }
+  python3 - "$OUT/hearth-$label.json" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+    print(f"  pp {r['pp_tokens_per_s']['median']:.1f} t/s  tg {r['tg_tokens_per_s']['median']:.2f} t/s  load {r['load_s']:.1f}s  bytes/token {r.get('bytes_per_token', 0)/1e9:.3f} GB")
+except Exception as e:
+    print("  no result:", e)
+PY
+}
+
+phase_bench() {
+  hb llama3-8b_tg128 llama3-8b -p 0 -g 128 -n 5
+  hb llama3-8b_pp512 llama3-8b -p 512 -g 0 -b 512 -n 5
+  hb llama3-8b_pp4096 llama3-8b -p 4096 -g 0 -b 4096 -n 3
+  hb llama3-8b_d32k llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  hb qwen3-8b_tg128 qwen3-8b -p 512 -g 128 -b 512 -n 3
+}
+
+phase_variants() {
+  HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb llama3-8b_tg128_nofold llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_FUSE_NORM=0 hb llama3-8b_tg128_nonorm llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_FUSE_RESIDUAL=0 hb llama3-8b_tg128_nores llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_FUSE_ROPE_ATTN=0 hb llama3-8b_tg128_norope llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=2 hb llama3-8b_tg128_mv2 llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=1 hb llama3-8b_tg128_mv1 llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=0 hb llama3-8b_tg128_allsplits llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=128 hb llama3-8b_tg128_split128 llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_GRAPHS=0 hb llama3-8b_tg128_nographs llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_PREFILL_ATTN_WARPS=4 hb llama3-8b_pp4096_attn4 llama3-8b -p 4096 -g 0 -b 4096 -n 3
+  HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb qwen3-8b_tg128_nofold qwen3-8b -p 0 -g 128 -n 3
+}
+
+LLAMA_BIN=/tmp/llama/llama-bench
+
+phase_llama() {
+  local gguf=/tmp/llama3-8b-q4_0.gguf
+  if [[ ! -x "$LLAMA_BIN" && -f .device/llama/llama-bench.tar.xz ]]; then
+    mkdir -p /tmp/llama && tar -xJf .device/llama/llama-bench.tar.xz -C /tmp/llama
+  fi
+  [[ -x "$LLAMA_BIN" ]] || { log "no llama-bench (.device/llama/llama-bench.tar.xz)"; return; }
+  if [[ ! -f "$gguf" ]]; then
+    log "writing $gguf"
+    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --write-gguf "$gguf" || return
+  fi
+  local lb=$LLAMA_BIN
+  log "llama-bench tg128 pp512 pp4096"
+  timeout 300 "$lb" -m "$gguf" -ngl 99 -fa on -p 512,4096 -n 128 -r 5 -o json \
+    > "$OUT/llama-llama3-8b.json" 2> "$OUT/llama-llama3-8b.err" || tail -5 "$OUT/llama-llama3-8b.err"
+  log "llama-bench tg32 @ d32768"
+  timeout 300 "$lb" -m "$gguf" -ngl 99 -fa on -p 0 -n 32 -d 32768 -r 3 -o json \
+    > "$OUT/llama-llama3-8b-d32k.json" 2> "$OUT/llama-llama3-8b-d32k.err" || tail -5 "$OUT/llama-llama3-8b-d32k.err"
+  grep -E "avg_ts|n_prompt|n_gen|n_depth" "$OUT"/llama-*.json | tr -s ' ' | paste - - - - | head
+}
+
+phase_profile() {
+  log "ncu: the kernels of two decode steps (graphs off, so each launch is seen)"
+  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c ${NCU_KERNELS:-40} \
+    -k regex:"matvec|attention|rms_norm|rope|store_kv|add|embedding|max_kernel" \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed \
+    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 0 -g 2 -n 1 \
+    > "$OUT/ncu-decode.csv" 2> "$OUT/ncu-decode.err"
+  python3 - "$OUT/ncu-decode.csv" <<'PY'
+import csv, sys, re
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+if not rows:
+    print("no ncu rows"); sys.exit()
+head = rows[0]
+ki, mi, vi, ii = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value"), head.index("ID")
+kernels = {}
+for r in rows[1:]:
+    name = re.sub(r"\(.*", "", r[ki]).split("::")[-1][:40]
+    kernels.setdefault(r[ii], [name, {}])[1][r[mi]] = r[vi] + " " + r[head.index("Metric Unit")]
+for k, (name, m) in kernels.items():
+    print(f"{name:40s} {m.get('gpu__time_duration.sum','?'):>10s}  DRAM {m.get('dram__throughput.avg.pct_of_peak_sustained_elapsed','?'):>8s}  read {m.get('dram__bytes_read.sum','?')}")
+PY
+}
+
+setup
+for phase in "$@"; do
+  "phase_$phase"
+done
+log "done"
+python3 scripts/gpu/summarize.py "$OUT"
+cp "$OUT/summary.md" "$RESULTS/" 2>/dev/null
+tar -czf "$RESULTS/run.tar.gz" -C "$OUT" .

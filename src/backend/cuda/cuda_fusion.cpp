@@ -1,0 +1,246 @@
+// CudaBackend's decode fusions. A one-token step calls rope(q), rope(k), store_kv(k, v) and
+// add(x, proj, x), rms_norm(x) back to back; each is a launch of a few microseconds on a tiny
+// tensor, so the launches, not the bytes, cost the time. The first ops of each pattern are held
+// back and run fused with the op that completes it (rope_qk_store, add_rms_norm); any other op
+// first launches what is held back (flush_pending), so work always runs in call order, and the
+// fused kernels keep the unfused ones' arithmetic: the results are the same bits.
+#include <cstring>
+
+#include "backend/cuda/cuda_backend.h"
+
+namespace hearth::cuda {
+
+namespace {
+
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+  return a.adjacent_pairs == b.adjacent_pairs && a.rotary_dim == b.rotary_dim &&
+         std::memcmp(a.inv_freq, b.inv_freq,
+                     sizeof(double) * static_cast<size_t>(a.rotary_dim / 2)) == 0;
+}
+
+// [a, a + n) and [b, b + m) in floats.
+bool overlaps(const float* a, int64_t n, const float* b, int64_t m) {
+  return a < b + m && b < a + n;
+}
+
+}  // namespace
+
+void CudaBackend::drop_pending() {
+  pending_store_ = false;
+  pending_ropes_ = 0;
+  pending_add_ = false;
+  pending_norm_ = false;
+  pending_matvec_ = false;
+}
+
+Status CudaBackend::flush_pending() {
+  int ropes = pending_ropes_;
+  const bool add_pending = pending_add_, norm_pending = pending_norm_,
+             matvec_pending = pending_matvec_, store_pending = pending_store_;
+  drop_pending();
+  if (store_pending) {  // rope(q), rope(k), store_kv whose attention did not take them
+    const PendingRope& q = ropes_[0];
+    const PendingRope& k = ropes_[1];
+    const cudaError_t err =
+        rope_qk_store(ctx_, q.x, q.heads, k.x, store_.v, k.heads, q.n_tokens, q.head_dim,
+                      q.positions, q.params, store_.keys, store_.values);
+    if (err != cudaErrorInvalidValue) {
+      HEARTH_RETURN_IF_ERROR(launch_status(err, "rope_qk_store"));
+      ropes = 0;
+    } else {
+      (void)cudaGetLastError();
+      HEARTH_RETURN_IF_ERROR(launch_status(
+          cuda::rope(ctx_, q.x, q.n_tokens, q.heads, q.head_dim, q.positions, q.params), "rope"));
+      HEARTH_RETURN_IF_ERROR(launch_status(
+          cuda::rope(ctx_, k.x, k.n_tokens, k.heads, k.head_dim, k.positions, k.params), "rope"));
+      HEARTH_RETURN_IF_ERROR(
+          launch_status(cuda::store_kv(ctx_, k.x, store_.v, k.n_tokens, k.heads * k.head_dim,
+                                       k.positions, store_.keys, store_.values),
+                        "store_kv"));
+      ropes = 0;
+    }
+  }
+  for (int i = 0; i < ropes; ++i) {
+    const PendingRope& r = ropes_[i];
+    HEARTH_RETURN_IF_ERROR(launch_status(
+        cuda::rope(ctx_, r.x, r.n_tokens, r.heads, r.head_dim, r.positions, r.params), "rope"));
+  }
+  if (add_pending) {
+    HEARTH_RETURN_IF_ERROR(launch_status(cuda::add(ctx_, add_.a, add_.b, add_.out, add_.n), "add"));
+  }
+  if (norm_pending) {
+    HEARTH_RETURN_IF_ERROR(launch_status(
+        cuda::rms_norm(ctx_, norm_.x, norm_.weight, norm_.y, norm_.rows, norm_.cols, norm_.eps),
+        "rms_norm"));
+  }
+  if (matvec_pending) HEARTH_RETURN_IF_ERROR(launch_matvecs(matvec_));
+  return {};
+}
+
+Status CudaBackend::launch_matvecs(const MatvecCall& c) {
+  for (int64_t t = 0; t < c.n_tokens; ++t) {
+    MatvecTarget mv[3];
+    for (int i = 0; i < c.n_targets; ++i) {
+      mv[i] = c.targets[i];
+      if (mv[i].y != nullptr) mv[i].y += t * mv[i].w.rows;
+    }
+    MatvecFusion f;
+    if (c.norm_weight != nullptr) {
+      f.norm_weight = c.norm_weight;
+      f.norm_out = c.norm_out + t * c.k;
+      f.norm_eps = c.norm_eps;
+    }
+    if (c.residual_out != nullptr) {
+      f.residual_in = c.residual_in + t * mv[0].w.rows;
+      f.residual_out = c.residual_out + t * mv[0].w.rows;
+    }
+    const float* x = c.x + t * c.k;
+    const cudaError_t err = c.swiglu ? matvec_swiglu(ctx_, x, mv[0].w, mv[1].w, mv[0].y, f)
+                                     : matvec(ctx_, x, mv, c.n_targets, f);
+    HEARTH_RETURN_IF_ERROR(launch_status(err, c.swiglu ? "matvec_swiglu" : "matvec"));
+  }
+  return {};
+}
+
+// A decode-size rms_norm is held back for the matvec that usually reads its output.
+bool CudaBackend::defer_norm(const TensorView& x, const TensorView& weight, float eps,
+                             const TensorView& y) {
+  if (!options_.fuse_norm || x.rows() > kMatvecMaxTokens || x.cols() % 4 != 0 ||
+      overlaps(x.data_as<const float>(), x.numel(), y.data_as<const float>(), y.numel())) {
+    return false;
+  }
+  norm_ = {x.data_as<const float>(),
+           weight.data_as<const float>(),
+           y.data_as<float>(),
+           eps,
+           x.rows(),
+           x.cols()};
+  pending_norm_ = true;
+  return true;
+}
+
+Status CudaBackend::take_norm(MatvecCall& call) {
+  if (pending_norm_ && norm_.y == call.x && norm_.rows == call.n_tokens && norm_.cols == call.k &&
+      matvec_fuses_norm(call.targets[0].w.format, call.k)) {
+    pending_norm_ = false;
+    call.x = norm_.x;
+    call.norm_weight = norm_.weight;
+    call.norm_out = norm_.y;
+    call.norm_eps = norm_.eps;
+    return {};
+  }
+  return flush_pending();
+}
+
+// A one-weight matvec is held back for the residual add that usually consumes its output.
+bool CudaBackend::defer_matvec(const MatvecCall& call) {
+  if (!options_.fuse_residual || call.n_targets != 1 || call.swiglu) return false;
+  matvec_ = call;
+  pending_matvec_ = true;
+  return true;
+}
+
+// add(x, y, out) (or add(y, x, out)) right after the matvec that wrote y: one kernel.
+Expected<bool> CudaBackend::fuse_matvec_add(const TensorView& a, const TensorView& b,
+                                            const TensorView& out) {
+  if (!pending_matvec_) return false;
+  const MatvecCall& c = matvec_;
+  const float* y = c.targets[0].y;
+  const int64_t n = c.n_tokens * c.targets[0].w.rows;
+  if (out.numel() != n) return false;
+  const float* other = nullptr;
+  if (b.data_as<const float>() == y) {
+    other = a.data_as<const float>();
+  } else if (a.data_as<const float>() == y) {
+    other = b.data_as<const float>();
+  } else {
+    return false;
+  }
+  // Each output element is written by the lane that computes it: the residual may be updated in
+  // place or alias y exactly, but must not straddle y or overlap what other blocks read.
+  float* dst = out.data_as<float>();
+  const auto same_or_disjoint = [n](const float* p, const float* q) {
+    return p == q || !overlaps(p, n, q, n);
+  };
+  if (!same_or_disjoint(dst, y) || !same_or_disjoint(other, y) || !same_or_disjoint(other, dst) ||
+      overlaps(dst, n, c.x, c.n_tokens * c.k) ||
+      (c.norm_out != nullptr && overlaps(dst, n, c.norm_out, c.n_tokens * c.k))) {
+    return false;
+  }
+  MatvecCall fused = c;
+  fused.residual_in = other;
+  fused.residual_out = dst;
+  pending_matvec_ = false;
+  HEARTH_RETURN_IF_ERROR(launch_matvecs(fused));
+  return true;
+}
+
+// An add of decode size is held back for the rms_norm that usually follows.
+bool CudaBackend::defer_add(const TensorView& a, const TensorView& b, const TensorView& out) {
+  if (out.numel() > kMatvecMaxTokens * 8192 || out.numel() == 0) return false;
+  add_ = {a.data_as<const float>(), b.data_as<const float>(), out.data_as<float>(), out.numel()};
+  pending_add_ = true;
+  return true;
+}
+
+// rms_norm(x) right after add(a, b) -> x: one kernel. False when it does not apply.
+Expected<bool> CudaBackend::fuse_add_rms_norm(const TensorView& x, const TensorView& weight,
+                                              float eps, const TensorView& y) {
+  if (!pending_add_ || pending_ropes_ != 0 || pending_norm_ || pending_matvec_ ||
+      add_.out != x.data_as<float>() || add_.n != x.numel() || y.data() == x.data() ||
+      y.data_as<const float>() == add_.a || y.data_as<const float>() == add_.b) {
+    return false;
+  }
+  const cudaError_t err =
+      add_rms_norm(ctx_, add_.a, add_.b, add_.out, weight.data_as<const float>(),
+                   y.data_as<float>(), x.rows(), x.cols(), eps);
+  if (err == cudaErrorInvalidValue) return false;  // a row shape the fused kernel does not take
+  pending_add_ = false;
+  HEARTH_RETURN_IF_ERROR(launch_status(err, "add_rms_norm"));
+  return true;
+}
+
+// rope of up to two tensors with the same positions and frequencies is held back for store_kv.
+Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
+                               const RopeParams& params) {
+  const bool pairs_with_first =
+      pending_ropes_ == 1 && only_ropes_pending() && ropes_[0].positions == positions &&
+      ropes_[0].n_tokens == x.shape()[0] && ropes_[0].head_dim == x.shape()[2] &&
+      same_rope(ropes_[0].params, params);
+  if (!pairs_with_first) HEARTH_RETURN_IF_ERROR(flush_pending());
+  PendingRope& r = ropes_[pending_ropes_++];
+  r.x = x.data_as<float>();
+  r.n_tokens = x.shape()[0];
+  r.heads = x.shape()[1];
+  r.head_dim = x.shape()[2];
+  r.positions = positions;
+  r.params = params;
+  return {};
+}
+
+// store_kv(k, v) right after rope(q), rope(k) with the same positions: one kernel.
+Expected<bool> CudaBackend::fuse_rope_store_kv(const TensorView& k, const TensorView& v,
+                                               const int32_t* positions, const TensorView& keys,
+                                               const TensorView& values) {
+  if (pending_ropes_ != 2 || !only_ropes_pending() || ropes_[1].x != k.data_as<float>() ||
+      ropes_[1].positions != positions || ropes_[1].heads != k.shape()[1] || v.data() == k.data() ||
+      v.data() == ropes_[0].x) {
+    return false;
+  }
+  const PendingRope& q = ropes_[0];
+  if (options_.fuse_rope_attention && q.n_tokens == 1 &&
+      decode_rope_supported(q.head_dim, q.params)) {  // held for the attention that follows
+    store_ = {v.data_as<const float>(), keys.data_as<float>(), values.data_as<float>()};
+    pending_store_ = true;
+    return true;
+  }
+  const cudaError_t err = rope_qk_store(ctx_, q.x, q.heads, ropes_[1].x, v.data_as<const float>(),
+                                        ropes_[1].heads, q.n_tokens, q.head_dim, positions,
+                                        q.params, keys.data_as<float>(), values.data_as<float>());
+  if (err == cudaErrorInvalidValue) return false;
+  pending_ropes_ = 0;
+  HEARTH_RETURN_IF_ERROR(launch_status(err, "rope_qk_store"));
+  return true;
+}
+
+}  // namespace hearth::cuda
