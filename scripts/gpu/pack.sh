@@ -42,7 +42,8 @@ pack_llama() {
   local lb=${LLAMA_BUILD:-/tmp/cuda-llamacpp/build}/bin/llama-bench
   mkdir -p "$dev/llama"
   strip -o "$stage/llama-bench" "$lb"
-  tar -cJf "$dev/llama/llama-bench.tar.xz" -C "$stage" llama-bench
+  cp -L "$(ldd "$lb" | awk '$1 ~ /^libgomp/ {print $3}')" "$stage/"  # OpenMP, maybe not there
+  tar -cJf "$dev/llama/llama-bench.tar.xz" -C "$stage" llama-bench $(cd "$stage" && ls libgomp*)
   du -sh "$dev/llama"/*
 }
 

@@ -12,8 +12,11 @@
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
 #   variants  decode with the norm/residual fusions off, matvec grids capped, attention splits
 #             fixed; graphs off, PDL off; prefill with 4-warp attention blocks, no bf16 cache
+#   repeat    the default-model tests repeated (defaults, PDL off, graphs off): run-to-run spread
+#   modelvariants  the whole-model tests with the decode fusions switched
 #   llama     write the synthetic GGUF, llama.cpp's llama-bench (.device/llama, built here with
 #             CUDA for sm_90 by scripts/gpu/build_llama_cuda.sh) on it (same tests)
+#   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
@@ -128,26 +131,56 @@ phase_bench() {
 }
 
 phase_variants() {
+  HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb llama3-8b_tg128_ropeattn llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_PREFETCH=1 hb llama3-8b_tg128_prefetch1 llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_PREFETCH=1 hb qwen3-8b_tg128_prefetch1 qwen3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb llama3-8b_tg128_nofold llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_FUSE_NORM=0 hb llama3-8b_tg128_nonorm llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_FUSE_RESIDUAL=0 hb llama3-8b_tg128_nores llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_FUSE_ROPE_ATTN=0 hb llama3-8b_tg128_norope llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=2 hb llama3-8b_tg128_mv2 llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=1 hb llama3-8b_tg128_mv1 llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=0 hb llama3-8b_tg128_allsplits llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=128 hb llama3-8b_tg128_split128 llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_GRAPHS=0 hb llama3-8b_tg128_nographs llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_PDL=0 hb llama3-8b_tg128_nopdl llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2 hb llama3-8b_d32k_u2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb llama3-8b_d32k_ropeattn llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   HEARTH_CUDA_PREFILL_ATTN_WARPS=4 hb llama3-8b_pp4096_attn4 llama3-8b -p 4096 -g 0 -b 4096 -n 3
+  HEARTH_CUDA_BF16_CACHE=0 hb llama3-8b_pp512_nobf16cache llama3-8b -p 512 -g 0 -b 512 -n 3
   HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb qwen3-8b_tg128_nofold qwen3-8b -p 0 -g 128 -n 3
+}
+
+# Run to run: the default model's CPU-vs-CUDA statistics, four times each with the defaults,
+# with PDL off and with graphs off (a difference between repeats would be a race).
+phase_repeat() {
+  for v in "HEARTH_CUDA_X=1" "HEARTH_CUDA_PDL=0" "HEARTH_CUDA_GRAPHS=0"; do
+    log "CudaModelTest.DefaultModel* x4 with $v"
+    env $v timeout 200 "$H/bin/cuda_backend_test" --gtest_filter='CudaModelTest.DefaultModel*' \
+      --gtest_repeat=4 > "$OUT/test-repeat.log" 2>&1
+    echo "exit $?"
+    grep -E "^\[ default|^[0-9] of 5|Failure" "$OUT/test-repeat.log" | head -20
+  done
+}
+
+# The whole-model tests once more with the decode fusions switched (the default run is `test`).
+phase_modelvariants() {
+  for v in "HEARTH_CUDA_FUSE_ROPE_ATTN=1" "HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=0"; do
+    log "cuda_backend_test CudaModelTest.* with $v"
+    env $v timeout 200 "$H/bin/cuda_backend_test" --gtest_filter='CudaModelTest.*' > "$OUT/test-model-variant.log" 2>&1
+    echo "exit $?"
+    grep -E "^\[  (PASSED|FAILED) |^\[ prompt|^\[ (default|synthetic)|identical|Failure" "$OUT/test-model-variant.log" | head -20
+  done
 }
 
 LLAMA_BIN=/tmp/llama/llama-bench
 
-phase_llama() {
-  local gguf=/tmp/llama3-8b-q4_0.gguf
+# llama-bench (40 MB) travels in a call of its own; it stays in /tmp while the machine is warm.
+phase_stash_llama() {
   if [[ ! -x "$LLAMA_BIN" && -f .device/llama/llama-bench.tar.xz ]]; then
     mkdir -p /tmp/llama && tar -xJf .device/llama/llama-bench.tar.xz -C /tmp/llama
   fi
+  ls -la /tmp/llama 2>&1 | head -5
+}
+
+phase_llama() {
+  local gguf=/tmp/llama3-8b-q4_0.gguf
+  phase_stash_llama
+  export LD_LIBRARY_PATH="/tmp/llama:$LD_LIBRARY_PATH"
   [[ -x "$LLAMA_BIN" ]] || { log "no llama-bench (.device/llama/llama-bench.tar.xz)"; return; }
   if [[ ! -f "$gguf" ]]; then
     log "writing $gguf"

@@ -2,10 +2,15 @@
 // HEARTH_CUDA_GRAPHS=0 (no recorded decode steps), HEARTH_CUDA_PDL=0 (no programmatic dependent
 // launch), HEARTH_CUDA_BF16_CACHE=0 (dequantize weights per prefill GEMM), HEARTH_CUDA_FUSE_NORM=0
 // and HEARTH_CUDA_FUSE_RESIDUAL=0 (separate norm / add launches in decode),
-// HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=N (cap the matvec grids), HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=N
-// (decode attention: live keys per split; 0 uses every split of the grid),
-// HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
-// HEARTH_CUDA_FUSE_ROPE_ATTN=0 (decode rope + KV store in a kernel of their own).
+// HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=N (cap the matvec grids), HEARTH_CUDA_MATVEC_PREFETCH=1|2
+// (weight load rounds a matvec issues before waiting for the previous kernel),
+// HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=N (decode attention: live keys per split; 0 uses every split of
+// the grid), HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
+// HEARTH_CUDA_FUSE_ROPE_ATTN=1 (decode rope + KV store inside attention; off by default: slower
+// in docs/PERFORMANCE.md),
+// HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2|4|8 and HEARTH_CUDA_ATTN_BLOCKS_PER_SM=N (decode attention's
+// loads ahead per warp and grid).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -42,9 +47,15 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.cache_bf16 = !env_off("HEARTH_CUDA_BF16_CACHE");
   options.fuse_norm = !env_off("HEARTH_CUDA_FUSE_NORM");
   options.fuse_residual = !env_off("HEARTH_CUDA_FUSE_RESIDUAL");
-  options.fuse_rope_attention = !env_off("HEARTH_CUDA_FUSE_ROPE_ATTN");
+  options.fuse_rope_attention = env_int("HEARTH_CUDA_FUSE_ROPE_ATTN", 0) == 1;
+  options.attention_keys_in_flight =
+      env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", options.attention_keys_in_flight);
+  options.attention_blocks_per_sm =
+      std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", options.attention_blocks_per_sm));
   options.matvec_blocks_per_sm =
       env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", options.matvec_blocks_per_sm);
+  options.matvec_prefetch_rounds =
+      env_int("HEARTH_CUDA_MATVEC_PREFETCH", options.matvec_prefetch_rounds) == 1 ? 1 : 2;
   options.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", options.attention_keys_per_split);
   options.prefill_attention_warps =

@@ -281,6 +281,47 @@ TEST(GgufHostileTest, HeaderErrors) {
 
 // Every proper prefix of a valid file is rejected with a truncation error, and the whole file
 // parses: no offset in the format is trusted without a bounds check.
+// The valid counterparts of the hostile files: a version 2 file (the same little-endian layout
+// as v3) whose metadata holds nested arrays of every element kind, and a tensor whose data is
+// read back as written.
+TEST(GgufHostileTest, Version2FileWithNestedArraysParses) {
+  GgufBytes b;
+  b.header(/*n_tensors=*/1, /*n_kv=*/3, /*version=*/2);
+  b.kv_string("general.architecture", "llama");
+  // [[1, 2, 3], [4]]: an array of two arrays of u32
+  b.str("test.nested_ints").type(GgufType::kArray).type(GgufType::kArray).u64(2);
+  b.type(GgufType::kUint32).u64(3).u32(1).u32(2).u32(3);
+  b.type(GgufType::kUint32).u64(1).u32(4);
+  // [["a", "bc"], []]: strings, and an empty inner array
+  b.str("test.nested_strings").type(GgufType::kArray).type(GgufType::kArray).u64(2);
+  b.type(GgufType::kString).u64(2).str("a").str("bc");
+  b.type(GgufType::kString).u64(0);
+  b.tensor_info("w", {4}, kF32, 0);
+  b.pad_to(32);
+  for (float v : {1.5f, -2.0f, 0.25f, 8.0f}) b.pod(v);
+
+  auto f = GgufFile::parse(b.span());
+  ASSERT_TRUE(f.ok()) << f.status().to_string();
+  EXPECT_EQ(f->version(), 2u);
+  auto ints = f->get_array("test.nested_ints");
+  ASSERT_TRUE(ints.ok()) << ints.status().to_string();
+  ASSERT_EQ((*ints)->elem_type, GgufType::kArray);
+  ASSERT_EQ((*ints)->arrays.size(), 2u);
+  EXPECT_EQ((*ints)->arrays[0].ints, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ((*ints)->arrays[1].ints, (std::vector<int64_t>{4}));
+  auto strings = f->get_array("test.nested_strings");
+  ASSERT_TRUE(strings.ok()) << strings.status().to_string();
+  ASSERT_EQ((*strings)->arrays.size(), 2u);
+  EXPECT_EQ((*strings)->arrays[0].strings, (std::vector<std::string>{"a", "bc"}));
+  EXPECT_EQ((*strings)->arrays[1].size(), 0u);
+  const GgufTensorInfo* w = f->find_tensor("w");
+  ASSERT_NE(w, nullptr);
+  const TensorView view = f->tensor_view(*w);
+  const auto* data = static_cast<const float*>(view.data());
+  EXPECT_EQ(data[0], 1.5f);
+  EXPECT_EQ(data[3], 8.0f);
+}
+
 TEST(GgufHostileTest, EveryTruncationIsAnError) {
   GgufWriter w;
   w.set_string("general.architecture", "llama");

@@ -19,8 +19,7 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr int kKeysInFlight = 4;  // U: keys each warp loads before using them
-constexpr int kMaxSplits = 64;
+constexpr int kMaxSplits = 256;
 
 // Loads of cached keys and values: volatile, so they stay where they are written (issued a
 // round ahead of their use) instead of being sunk to the use.
@@ -53,13 +52,38 @@ __device__ __forceinline__ void load_dims(const float* p, float out[DPL]) {
   }
 }
 
-// Rotates the DPL dims lane holds (dims lane * DPL ..) of one head as rope_kernel does (angles
-// and products in double). A dim's pair partner is in the same lane (adjacent pairs) or in lane
-// `lane ^ (half / DPL)` (NeoX); decode_rope_supported() guarantees one of the two. Every lane
-// must call it (shuffles).
+// Rope of the DPL dims a lane holds (dims lane * DPL ..) of one head at position `pos`, for the
+// fused decode path. The angles are the same for every head: lane_rope_angles() computes them
+// once (pos * inv_freq in double, as rope_kernel does; the cosine and sine then rounded to
+// float), rotate_lane_dims() applies them to a head in float. A dim's pair partner is in the same
+// lane (adjacent pairs) or in lane `lane ^ (half / DPL)` (NeoX); decode_rope_supported()
+// guarantees one of the two. Every lane must call rotate_lane_dims (shuffles).
 template <int DPL>
-__device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, int pos,
-                                                 const RopeParams& p) {
+__device__ __forceinline__ void lane_rope_angles(int lane, int pos, const RopeParams& p,
+                                                 float (&cs)[DPL], float (&sn)[DPL]) {
+  const int half = p.rotary_dim / 2;
+#pragma unroll
+  for (int d = 0; d < DPL; ++d) {
+    const int dim = lane * DPL + d;
+    cs[d] = 1.0f;
+    sn[d] = 0.0f;
+    if (dim >= p.rotary_dim) continue;
+    if (p.adjacent_pairs && d % 2 == 1) {  // the pair's first dim computed it
+      cs[d] = cs[d - 1];
+      sn[d] = sn[d - 1];
+      continue;
+    }
+    const int i = p.adjacent_pairs ? dim / 2 : (dim < half ? dim : dim - half);
+    double s, c;
+    sincos(static_cast<double>(pos) * p.inv_freq[i], &s, &c);
+    cs[d] = static_cast<float>(c);
+    sn[d] = static_cast<float>(s);
+  }
+}
+
+template <int DPL>
+__device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, const RopeParams& p,
+                                                 const float (&cs)[DPL], const float (&sn)[DPL]) {
   const int half = p.rotary_dim / 2;
   float partner[DPL];
   if (p.adjacent_pairs) {
@@ -73,23 +97,20 @@ __device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, int 
 #pragma unroll
   for (int d = 0; d < DPL; ++d) {
     const int dim = lane * DPL + d;
-    if (dim >= p.rotary_dim) continue;
     const bool first = p.adjacent_pairs ? (dim % 2 == 0) : dim < half;
-    const int i = p.adjacent_pairs ? dim / 2 : (first ? dim : dim - half);
-    double sn, cs;
-    sincos(static_cast<double>(pos) * p.inv_freq[i], &sn, &cs);
-    const double self = x[d], other = partner[d];
-    x[d] = first ? static_cast<float>(self * cs - other * sn)
-                 : static_cast<float>(other * sn + self * cs);
+    // Dims past rotary_dim have cos 1, sin 0: unchanged.
+    x[d] = first ? x[d] * cs[d] - partner[d] * sn[d] : partner[d] * sn[d] + x[d] * cs[d];
   }
 }
 
-template <int DPL, int GMAX>
+// U: keys each warp loads before using them (LaunchContext::attention_keys_in_flight). kRope:
+// the fused rope + KV store path (a separate instantiation, so the plain one keeps its
+// registers).
+template <int DPL, int GMAX, int U, bool kRope>
 __global__ void __launch_bounds__(kThreads)
     decode_attention_kernel(AttentionArgs a, int splits, float* scratch, int* counters,
                             DecodeRope rope) {
   constexpr int kHeadDim = DPL * 32;
-  constexpr int U = kKeysInFlight;
   __shared__ float part_ml[kWarps][GMAX][2];
   __shared__ float part_o[kWarps][GMAX][kHeadDim];
   __shared__ int is_last;
@@ -101,6 +122,7 @@ __global__ void __launch_bounds__(kThreads)
   wait_for_previous_kernel();
 
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
+  const int grid_splits = splits;  // the scratch layout: every token has the grid's splits
   if (a.keys_per_split > 0) {
     const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
     splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
@@ -112,9 +134,11 @@ __global__ void __launch_bounds__(kThreads)
   // Fused rope (one token): q arrives unrotated and is rotated here; the split that holds the
   // new key (the last) rotates k, writes k and v to the cache and uses them from registers, so
   // no block reads a cache row written in this launch.
-  const bool fused = rope.k != nullptr;
+  constexpr bool fused = kRope;
   const int pos = a.positions[t];
   const bool owns_new_key = fused && split == splits - 1;
+  float cs[DPL], sn[DPL];  // the lane's rope angles, for every head (fused path)
+  if constexpr (fused) lane_rope_angles<DPL>(lane, pos, rope.p, cs, sn);
   float q[GMAX][DPL], o[GMAX][DPL], m[GMAX], l[GMAX];
 #pragma unroll
   for (int g = 0; g < GMAX; ++g) {
@@ -124,7 +148,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int d = 0; d < DPL; ++d) q[g][d] = 0.0f;
     }
-    if (fused) rotate_lane_dims<DPL>(q[g], lane, pos, rope.p);
+    if constexpr (fused) rotate_lane_dims<DPL>(q[g], lane, rope.p, cs, sn);
 #pragma unroll
     for (int d = 0; d < DPL; ++d) {
       q[g][d] *= a.scale;
@@ -140,14 +164,14 @@ __global__ void __launch_bounds__(kThreads)
   // Warp 0 of the new key's owner reads, rotates and stores it, and later adds it to its softmax.
   float knew[DPL], vnew[DPL];
   const int64_t end_loop = owns_new_key ? end - 1 : end;  // the new key comes from registers
-  if (owns_new_key && warp == 0) {
+  if (fused && owns_new_key && warp == 0) {
     const int64_t off = int64_t{kvh} * kHeadDim + lane * DPL;
 #pragma unroll
     for (int d = 0; d < DPL; ++d) {
       knew[d] = rope.k[off + d];
       vnew[d] = rope.v[off + d];
     }
-    rotate_lane_dims<DPL>(knew, lane, pos, rope.p);
+    rotate_lane_dims<DPL>(knew, lane, rope.p, cs, sn);
     float* kcache = const_cast<float*>(a.keys) + int64_t{pos} * row + off;
     float* vcache = const_cast<float*>(a.values) + int64_t{pos} * row + off;
 #pragma unroll
@@ -242,7 +266,7 @@ __global__ void __launch_bounds__(kThreads)
         val += part_o[w][g][d] * f;
       }
     }
-    float* dst = scratch + ((head0 + g) * splits + split) * stride;
+    float* dst = scratch + ((head0 + g) * grid_splits + split) * stride;
     if (d == 0) {
       dst[0] = mx;
       dst[1] = sum;
@@ -262,7 +286,7 @@ __global__ void __launch_bounds__(kThreads)
   __threadfence();
   for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
     const int g = idx / kHeadDim, d = idx % kHeadDim;
-    const float* src = scratch + (head0 + g) * splits * stride;
+    const float* src = scratch + (head0 + g) * grid_splits * stride;
     float mx = -INFINITY;
     for (int s = 0; s < splits; ++s) mx = fmaxf(mx, __ldcg(src + s * stride));
     float sum = 0.0f, val = 0.0f;
@@ -281,7 +305,7 @@ __global__ void __launch_bounds__(kThreads)
       float x[DPL];
 #pragma unroll
       for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
-      rotate_lane_dims<DPL>(x, lane, pos, rope.p);
+      rotate_lane_dims<DPL>(x, lane, rope.p, cs, sn);
 #pragma unroll
       for (int d = 0; d < DPL; ++d) qh[d] = x[d];
     }
@@ -289,17 +313,35 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
 }
 
+template <int DPL, int U>
+cudaError_t launch_u(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
+                     int* counters, const DecodeRope& rope) {
+  const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
+                  static_cast<unsigned>(a.n_tokens));
+  const bool fused = rope.k != nullptr;
+  if (a.n_heads / a.n_kv_heads <= 4) {
+    return launch_kernel(ctx,
+                         fused ? decode_attention_kernel<DPL, 4, U, true>
+                               : decode_attention_kernel<DPL, 4, U, false>,
+                         grid, dim3(kThreads), 0, a, splits, scratch, counters, rope);
+  }
+  return launch_kernel(
+      ctx,
+      fused ? decode_attention_kernel<DPL, 8, U, true> : decode_attention_kernel<DPL, 8, U, false>,
+      grid, dim3(kThreads), 0, a, splits, scratch, counters, rope);
+}
+
 template <int DPL>
 cudaError_t launch_dpl(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
                        int* counters, const DecodeRope& rope) {
-  const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
-                  static_cast<unsigned>(a.n_tokens));
-  if (a.n_heads / a.n_kv_heads <= 4) {
-    return launch_kernel(ctx, decode_attention_kernel<DPL, 4>, grid, dim3(kThreads), 0, a, splits,
-                         scratch, counters, rope);
+  switch (ctx.attention_keys_in_flight) {
+    case 2:
+      return launch_u<DPL, 2>(ctx, a, splits, scratch, counters, rope);
+    case 8:  // 256-wide heads keep 4: eight would not fit in registers
+      return launch_u < DPL, DPL == 8 ? 4 : 8 > (ctx, a, splits, scratch, counters, rope);
+    default:
+      return launch_u<DPL, 4>(ctx, a, splits, scratch, counters, rope);
   }
-  return launch_kernel(ctx, decode_attention_kernel<DPL, 8>, grid, dim3(kThreads), 0, a, splits,
-                       scratch, counters, rope);
 }
 
 }  // namespace
@@ -310,11 +352,12 @@ bool decode_attention_supports(int64_t head_dim, int64_t group) {
 }
 
 int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_t capacity) {
-  // About 16 keys per split at least (one round of the block's warps), and about four blocks
-  // per multiprocessor.
+  // About 16 keys per split at least (one round of the block's warps), and about
+  // attention_blocks_per_sm blocks per multiprocessor (4 by default).
   const int64_t by_keys = (capacity + 15) / 16;
+  const int64_t per_sm = ctx.attention_blocks_per_sm > 0 ? ctx.attention_blocks_per_sm : 4;
   const int64_t by_gpu =
-      std::max<int64_t>(1, 4 * int64_t{ctx.sm_count} / std::max<int64_t>(1, n_kv_heads));
+      std::max<int64_t>(1, per_sm * int64_t{ctx.sm_count} / std::max<int64_t>(1, n_kv_heads));
   return static_cast<int>(std::clamp<int64_t>(std::min(by_keys, by_gpu), 1, kMaxSplits));
 }
 

@@ -43,6 +43,8 @@ struct Batch {
   // Residual add behind (one target, no swiglu): residual_out[row] = residual_in[row] + y[row].
   const float* residual_in;
   float* residual_out;
+  // Issue the first two rounds of weight loads before waiting for the previous kernel (else one).
+  bool prefetch_two;
 };
 
 __device__ __forceinline__ float silu(float g) {
@@ -272,19 +274,25 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
   int64_t g = blockIdx.x * int64_t{kWarps} + warp;
   int target = 0;
   int64_t row0 = 0;
+  bool next_ready = false;  // the first group's second round is in flight too
   if (g < groups) {
     locate_group(batch, g, R, target, row0);
     load_round(cur, target, row0, lane);
+    if (batch.prefetch_two && lane + 32 * U < nb) {
+      load_round(next, target, row0, lane + 32 * U);
+      next_ready = true;
+    }
   }
   wait_for_previous_kernel();
-  // The fused norm loads x and its weight: half the loads in flight, the same registers.
+  // Few loads in flight per thread here: the first two rounds of weights are live already
+  // (more would spill); the fused norm loads x and its weight, so half as many again.
   __shared__ float reduce_scratch[32];
   float scale = 1.0f;
   if (batch.norm_weight != nullptr) {
-    const float ss = quantize_x<true, 2>(batch.x, batch.norm_weight, batch.k, xq, xs);
+    const float ss = quantize_x<true, 1>(batch.x, batch.norm_weight, batch.k, xq, xs);
     scale = norm_scale(batch, ss, reduce_scratch);
   } else {
-    quantize_x<false, 4>(batch.x, nullptr, batch.k, xq, xs);
+    quantize_x<false, 2>(batch.x, nullptr, batch.k, xq, xs);
   }
   __syncthreads();
 
@@ -297,7 +305,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
     }
     for (int64_t b0 = lane; b0 < nb; b0 += 32 * U) {
       const bool more = b0 + 32 * U < nb;
-      if (more) load_round(next, target, row0, b0 + 32 * U);
+      if (more && !next_ready) load_round(next, target, row0, b0 + 32 * U);
+      next_ready = false;
 #pragma unroll
       for (int u = 0; u < U; ++u) {
         const int64_t b = b0 + 32 * u;
@@ -479,6 +488,7 @@ template <int R>
 cudaError_t launch_batch(const LaunchContext& ctx, Batch& batch, int64_t groups, int resident) {
   const WeightFormat f = batch.w[0].format;
   const size_t smem = shared_bytes(f, batch.k);
+  batch.prefetch_two = ctx.matvec_prefetch_rounds >= 2;
   const int64_t wanted = (groups + kWarps - 1) / kWarps;
   const unsigned grid =
       static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, resident)));
