@@ -256,10 +256,13 @@ Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
   max_tokens_ = std::max(max_tokens_, plan.max_tokens);
   max_inner_ = std::max(max_inner_, plan.max_matmul_inner);
   max_heads_ = std::max(max_heads_, plan.max_heads);
-  // Decode attention: partial results of up to 64 splits for kMatvecMaxTokens tokens of every
-  // head; n_heads * head_dim <= max_matmul_inner.
+  // Decode attention: partial results of as many splits as any launch may use (one kv head is
+  // the most) for kMatvecMaxTokens tokens of every head; n_heads * head_dim <= max_matmul_inner.
   const int64_t tokens = std::min(max_tokens_, kMatvecMaxTokens);
-  const size_t partial_floats = static_cast<size_t>(tokens * 64 * (max_inner_ + 2 * max_heads_));
+  const int64_t splits =
+      decode_attention_splits(ctx_, 1, std::max<int64_t>(plan.max_attention_keys, 1));
+  const size_t partial_floats =
+      static_cast<size_t>(tokens * splits * (max_inner_ + 2 * max_heads_));
   HEARTH_RETURN_IF_ERROR(ensure_scratch(attention_scratch_, partial_floats * sizeof(float),
                                         "decode attention scratch"));
   const size_t counters =

@@ -100,6 +100,13 @@ class CudaBackend final : public Backend {
   // Recorded steps replayed so far (tests).
   int64_t graph_replays() const { return graph_replays_; }
   int64_t graphs_recorded() const { return graphs_recorded_; }
+  // Decode fusions taken so far (tests: a fusion silently not taken would still compute right).
+  struct FusionCounts {
+    int64_t norm_into_matvec = 0;
+    int64_t residual_into_matvec = 0;
+    int64_t rope_into_attention = 0;
+  };
+  const FusionCounts& fusions() const { return fusions_; }
 
  private:
   struct PreparedMatrix {
@@ -227,6 +234,7 @@ class CudaBackend final : public Backend {
   std::list<std::pair<uint64_t, cudaGraphExec_t>> graphs_;
   bool recording_ = false;
   int64_t graph_replays_ = 0, graphs_recorded_ = 0;
+  FusionCounts fusions_;
 };
 
 }  // namespace hearth::cuda

@@ -12,16 +12,16 @@ namespace hearth::cuda {
 
 inline Status cuda_status(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return {};
-  const StatusCode code = err == cudaErrorMemoryAllocation ? StatusCode::kResourceExhausted
-                                                           : StatusCode::kInternal;
+  const StatusCode code =
+      err == cudaErrorMemoryAllocation ? StatusCode::kResourceExhausted : StatusCode::kInternal;
   return Status(code, std::string("CUDA error in ") + what + ": " + cudaGetErrorName(err) + " (" +
                           cudaGetErrorString(err) + ")");
 }
 
 inline Status cublas_status(cublasStatus_t err, const char* what) {
   if (err == CUBLAS_STATUS_SUCCESS) return {};
-  return internal_error(std::string("cuBLAS error in ") + what + ": " +
-                        cublasGetStatusName(err) + " (" + cublasGetStatusString(err) + ")");
+  return internal_error(std::string("cuBLAS error in ") + what + ": " + cublasGetStatusName(err) +
+                        " (" + cublasGetStatusString(err) + ")");
 }
 
 // A kernel launch: the launch's own error, then any error the launch left behind.

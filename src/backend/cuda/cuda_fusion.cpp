@@ -120,9 +120,19 @@ bool CudaBackend::defer_norm(const TensorView& x, const TensorView& weight, floa
 }
 
 Status CudaBackend::take_norm(MatvecCall& call) {
-  if (pending_norm_ && norm_.y == call.x && norm_.rows == call.n_tokens && norm_.cols == call.k &&
-      matvec_fuses_norm(call.targets[0].w.format, call.k)) {
+  // Every block reads the norm's input and block 0 writes its output while the others write the
+  // products: a product may overlap neither.
+  bool clear = true;
+  const int64_t norm_n = norm_.rows * norm_.cols;
+  for (int i = 0; i < (call.swiglu ? 1 : call.n_targets); ++i) {
+    const int64_t y_n = call.n_tokens * call.targets[i].w.rows;
+    clear = clear && !overlaps(call.targets[i].y, y_n, norm_.x, norm_n) &&
+            !overlaps(call.targets[i].y, y_n, norm_.y, norm_n);
+  }
+  if (pending_norm_ && clear && norm_.y == call.x && norm_.rows == call.n_tokens &&
+      norm_.cols == call.k && matvec_fuses_norm(call.targets[0].w.format, call.k)) {
     pending_norm_ = false;
+    ++fusions_.norm_into_matvec;
     call.x = norm_.x;
     call.norm_weight = norm_.weight;
     call.norm_out = norm_.y;
@@ -164,9 +174,11 @@ Expected<bool> CudaBackend::fuse_matvec_add(const TensorView& a, const TensorVie
   };
   if (!same_or_disjoint(dst, y) || !same_or_disjoint(other, y) || !same_or_disjoint(other, dst) ||
       overlaps(dst, n, c.x, c.n_tokens * c.k) ||
-      (c.norm_out != nullptr && overlaps(dst, n, c.norm_out, c.n_tokens * c.k))) {
+      (c.norm_out != nullptr && (overlaps(dst, n, c.norm_out, c.n_tokens * c.k) ||
+                                 overlaps(other, n, c.norm_out, c.n_tokens * c.k)))) {
     return false;
   }
+  ++fusions_.residual_into_matvec;
   MatvecCall fused = c;
   fused.residual_in = other;
   fused.residual_out = dst;
@@ -203,10 +215,13 @@ Expected<bool> CudaBackend::fuse_add_rms_norm(const TensorView& x, const TensorV
 // rope of up to two tensors with the same positions and frequencies is held back for store_kv.
 Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
                                const RopeParams& params) {
+  const PendingRope& first = ropes_[0];
   const bool pairs_with_first =
-      pending_ropes_ == 1 && only_ropes_pending() && ropes_[0].positions == positions &&
-      ropes_[0].n_tokens == x.shape()[0] && ropes_[0].head_dim == x.shape()[2] &&
-      same_rope(ropes_[0].params, params);
+      pending_ropes_ == 1 && only_ropes_pending() && first.positions == positions &&
+      first.n_tokens == x.shape()[0] && first.head_dim == x.shape()[2] &&
+      same_rope(first.params, params) &&
+      !overlaps(first.x, first.n_tokens * first.heads * first.head_dim, x.data_as<const float>(),
+                x.numel());  // one fused launch rotates both: never the same memory twice
   if (!pairs_with_first) HEARTH_RETURN_IF_ERROR(flush_pending());
   PendingRope& r = ropes_[pending_ropes_++];
   r.x = x.data_as<float>();

@@ -284,8 +284,7 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
     rope.k = ropes_[1].x;
     rope.v = store_.v;
     rope.p = ropes_[0].params;
-    fused_rope = &rope;
-    drop_pending();
+    fused_rope = &rope;  // the held ops are dropped once the fused launch is in
   } else {
     HEARTH_RETURN_IF_ERROR(flush_pending());
   }
@@ -328,6 +327,10 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
         launch_status(attention_decode(ctx_, part, splits, attention_scratch_.as<float>(),
                                        attention_counters_.as<int>(), fused_rope),
                       "attention_decode"));
+    if (fused_rope != nullptr) {
+      drop_pending();
+      ++fusions_.rope_into_attention;
+    }
   }
   return {};
 }

@@ -17,7 +17,8 @@ class CudaMemory {
   CudaMemory() = default;
   CudaMemory(const CudaMemory&) = delete;
   CudaMemory& operator=(const CudaMemory&) = delete;
-  CudaMemory(CudaMemory&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  CudaMemory(CudaMemory&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
   CudaMemory& operator=(CudaMemory&& o) noexcept {
     if (this != &o) {
       reset();
@@ -55,8 +56,12 @@ class CudaMemory {
   size_t bytes_ = 0;
 };
 
-inline cudaError_t free_device(void* p) { return cudaFree(p); }
-inline cudaError_t free_host(void* p) { return cudaFreeHost(p); }
+inline cudaError_t free_device(void* p) {
+  return cudaFree(p);
+}
+inline cudaError_t free_host(void* p) {
+  return cudaFreeHost(p);
+}
 
 using DeviceBuffer = CudaMemory<free_device>;
 using PinnedBuffer = CudaMemory<free_host>;

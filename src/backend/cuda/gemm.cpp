@@ -24,8 +24,8 @@ Status Gemm::bf16_xwt(const void* x, const void* w, float* y, int64_t t, int64_t
   const float alpha = 1.0f, beta = 0.0f;
   return cublas_status(
       cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(t),
-                   static_cast<int>(k), &alpha, w, CUDA_R_16BF, static_cast<int>(k), x,
-                   CUDA_R_16BF, static_cast<int>(k), &beta, y, CUDA_R_32F, static_cast<int>(ldy),
+                   static_cast<int>(k), &alpha, w, CUDA_R_16BF, static_cast<int>(k), x, CUDA_R_16BF,
+                   static_cast<int>(k), &beta, y, CUDA_R_32F, static_cast<int>(ldy),
                    CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
       "cublasGemmEx (bf16 x bf16 -> f32)");
 }

@@ -171,17 +171,20 @@ TEST_P(KernelTest, DequantizationMatchesTheReference) {
 // and with any leading dimension, gives the very same bits as the whole call. That is what makes
 // a prompt's logits independent of how it was chunked or how much of it was cached.
 TEST_P(KernelTest, PrefillGemmIsExactToRoundingAndBatchInvariant) {
-  for (int64_t k : {8, 37, 576, 1024, 1500, 3000}) {
-    const int64_t t = 23, r = 13;
-    const auto x = test::random_floats(t * k, rng_);
+  for (int64_t k : {0, 8, 37, 576, 1024, 1500, 3000}) {
+    const int64_t t = 23, r = 13, ldx = k + 3;  // token rows ldx apart, the padding unused
+    auto x = test::random_floats(t * ldx, rng_);
+    for (int64_t i = 0; i < t; ++i) {
+      for (int64_t c = k; c < ldx; ++c) x[i * ldx + c] = NAN;
+    }
     const auto w = test::random_floats(r * k, rng_);
     std::vector<float> y(static_cast<size_t>(t * r), NAN);
-    table().gemm_nt(x.data(), k, t, w.data(), r, k, y.data(), r);
+    table().gemm_nt(x.data(), ldx, t, w.data(), r, k, y.data(), r);
     for (int64_t i = 0; i < t; ++i) {
       for (int64_t j = 0; j < r; ++j) {
         double exact = 0, mag = 0;
         for (int64_t c = 0; c < k; ++c) {
-          const double p = static_cast<double>(x[i * k + c]) * w[j * k + c];
+          const double p = static_cast<double>(x[i * ldx + c]) * w[j * k + c];
           exact += p;
           mag += std::abs(p);
         }
@@ -194,7 +197,7 @@ TEST_P(KernelTest, PrefillGemmIsExactToRoundingAndBatchInvariant) {
       const int64_t r0 = static_cast<int64_t>(rng_() % r), r1 = r0 + 1 + rng_() % (r - r0);
       const int64_t ldy = (r1 - r0) + static_cast<int64_t>(rng_() % 3);
       std::vector<float> part(static_cast<size_t>((t1 - t0) * ldy), NAN);
-      table().gemm_nt(x.data() + t0 * k, k, t1 - t0, w.data() + r0 * k, r1 - r0, k, part.data(),
+      table().gemm_nt(x.data() + t0 * ldx, ldx, t1 - t0, w.data() + r0 * k, r1 - r0, k, part.data(),
                       ldy);
       for (int64_t i = t0; i < t1; ++i) {
         for (int64_t j = r0; j < r1; ++j) {

@@ -501,8 +501,10 @@ TEST_F(CudaParityTest, RopeAndKvStoreFoldedIntoDecodeAttentionMatchTheReference)
     ASSERT_TRUE(cuda.rope(dq.view, pos, spec).ok());
     ASSERT_TRUE(cuda.rope(dk.view, pos, spec).ok());
     ASSERT_TRUE(cuda.store_kv(dk.view, dv.view, pos, dkeys.view, dvalues.view).ok());
+    const int64_t ropes_before = cuda.fusions().rope_into_attention;
     const Status st = cuda.attention(dq.view, dkeys.view, dvalues.view, pos, scale, dout.view);
     ASSERT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(cuda.fusions().rope_into_attention, ropes_before + 1) << "rope not folded";
     expect_all_near(to_host(cuda, dout.view), want, 2e-5, 2e-5, "attention output");
     expect_all_near(to_host(cuda, dq.view), q, 1e-6, 1e-6, "rotated q");
     expect_all_near(to_host(cuda, dk.view), k, 1e-6, 1e-6, "rotated k");
@@ -573,7 +575,7 @@ TEST_F(CudaParityTest, DecodeFusionsMatchTheReference) {
     ASSERT_TRUE(ref_.add(f32_view(x, s), f32_view(d, s), f32_view(x, s)).ok());
     expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "held-back add, then read");
 
-    // add + rms_norm + matmul: the matvec computes the norm (and writes x and y) itself.
+    // add + rms_norm + matmul: the held add is taken by the norm (add_rms_norm), then the matvec.
     for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
       const int64_t n = 300;
       const auto wt = test::random_weight(type, n, dim, rng_);
@@ -657,7 +659,11 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
       const MatmulTarget targets[] = {{&pw[0], nullptr, douts[0].view},
                                       {&pw[1], nullptr, douts[1].view},
                                       {&pw[2], nullptr, douts[2].view}};
+      // Quantized weights take the norm into the matvec; float weights run it on its own.
+      const int64_t folds = decode_quantizes_activations(type) ? 1 : 0;
+      const auto before = cuda_->fusions();
       ASSERT_TRUE(cuda_->matmul_shared_input(dxn.view, targets).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec - before.norm_into_matvec, folds);
       expect_all_near(to_host(*cuda_, dxn.view), xn, 1e-5, 1e-6, "norm output");
       expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "norm input untouched");
       for (int i = 0; i < 3; ++i) {
@@ -681,6 +687,7 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
                          dxn2 = test::poisoned(*cuda_, xs);
       ASSERT_TRUE(cuda_->rms_norm(dx.view, *dnw, 1e-5f, dxn2.view).ok());
       ASSERT_TRUE(cuda_->matmul_swiglu(dxn2.view, *pg, *pu, dupo.view, dact.view).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec - before.norm_into_matvec, 2 * folds);
       expect_all_near(to_host(*cuda_, dxn2.view), xn, 1e-5, 1e-6, "norm output before gate/up");
       std::vector<float> g(static_cast<size_t>(t * ff)), u(g.size()), act(g.size());
       ASSERT_TRUE(
@@ -709,6 +716,7 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
                          dproj = test::poisoned(*cuda_, xs);
       ASSERT_TRUE(cuda_->matmul(dh.view, *po, nullptr, dproj.view).ok());
       ASSERT_TRUE(cuda_->add(dres.view, dproj.view, dres.view).ok());
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before.residual_into_matvec, 1);
       std::vector<float> proj(x.size()), want_res = res;
       ASSERT_TRUE(
           ref_.matmul(f32_view(h, Shape{t, ff}), wo.view, nullptr, f32_view(proj, xs)).ok());
@@ -727,6 +735,10 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
       ASSERT_TRUE(cuda_->rms_norm(dx3.view, *dnw, 1e-5f, dxn3.view).ok());
       ASSERT_TRUE(cuda_->matmul(dxn3.view, *pp, nullptr, dproj3.view).ok());
       ASSERT_TRUE(cuda_->add(dx3.view, dproj3.view, dx3.view).ok());
+      // Folded into a norm-folding matvec the add would race with its reads of x; float weights
+      // ran the norm on its own, so there the add may be folded.
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before.residual_into_matvec, 2 - folds)
+          << "the parallel residual must not be folded into a matvec that reads x";
       std::vector<float> proj3(x.size()), want_x3 = x;
       ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), wp.view, nullptr, f32_view(proj3, xs)).ok());
       const auto ptol = matmul_tolerance(test::dequantized(wp.view), xn, dim, dim, t, type);
@@ -738,6 +750,31 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
       const DeviceTensor dproj4 = test::poisoned(*cuda_, xs);
       ASSERT_TRUE(cuda_->matmul(dh.view, *po, nullptr, dproj4.view).ok());
       expect_matmul_near(to_host(*cuda_, dproj4.view), proj, otol, 1e-5, "held-back matvec");
+
+      // rms_norm(x -> h) -> matmul(h -> y) -> add(h, y, out): the residual is the norm's output,
+      // which block 0 of the folded matvec is still writing: the add runs after it.
+      const DeviceTensor dx5 = to_device(*cuda_, x, xs), dh5 = test::poisoned(*cuda_, xs),
+                         dy5 = test::poisoned(*cuda_, xs), dout5 = test::poisoned(*cuda_, xs);
+      const auto before5 = cuda_->fusions();
+      ASSERT_TRUE(cuda_->rms_norm(dx5.view, *dnw, 1e-5f, dh5.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dh5.view, *pp, nullptr, dy5.view).ok());
+      ASSERT_TRUE(cuda_->add(dh5.view, dy5.view, dout5.view).ok());
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before5.residual_into_matvec, 1 - folds)
+          << "a residual read from the folded norm's output must not be folded";
+      std::vector<float> want5 = xn;
+      for (size_t i = 0; i < want5.size(); ++i) want5[i] += proj3[i];
+      expect_matmul_near(to_host(*cuda_, dout5.view), want5, ptol, 1e-5, "norm output + product");
+
+      // rms_norm(x -> h) -> matmul(h -> x): the product overwrites the norm's input, which every
+      // block of a folded matvec reads: the norm runs on its own first.
+      const DeviceTensor dx6 = to_device(*cuda_, x, xs), dh6 = test::poisoned(*cuda_, xs);
+      const auto before6 = cuda_->fusions();
+      ASSERT_TRUE(cuda_->rms_norm(dx6.view, *dnw, 1e-5f, dh6.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dh6.view, *pp, nullptr, dx6.view).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec, before6.norm_into_matvec)
+          << "a product written over the norm's input must not take the norm";
+      expect_matmul_near(to_host(*cuda_, dx6.view), proj3, ptol, 1e-5, "product over the input");
+      expect_all_near(to_host(*cuda_, dh6.view), xn, 1e-5, 1e-6, "norm output");
     }
   }
 }

@@ -213,8 +213,9 @@ __device__ __forceinline__ float quantize_x(const float* x, const float* nw, int
 }
 
 // The fused norm's scale rsqrt(mean(x^2) + eps) from every thread's part of sum(x^2) (a block
-// reduction: all threads call it); block 0 writes the normed row x * scale * weight, with the
-// rms_norm kernel's arithmetic.
+// reduction: all threads call it); block 0 writes the normed row x * scale * weight, the
+// rms_norm kernel's expression per element (its sum of squares may be added in another order,
+// so the row can differ from the unfused one by a float ulp or two).
 __device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, float* scratch) {
   const float ss = block_sum(ss_part, scratch);
   const float scale = rsqrtf(ss / static_cast<float>(batch.k) + batch.norm_eps);

@@ -53,6 +53,12 @@ static inline void tile_block(const float* const (&x)[kTileTokens],
 
 void gemm_nt(const float* x, int64_t ldx, int64_t n_tokens, const float* w, int64_t n_rows,
              int64_t k, float* y, int64_t ldy) {
+  if (k == 0) {  // empty dot products
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      for (int64_t r = 0; r < n_rows; ++r) y[t * ldy + r] = 0.0f;
+    }
+    return;
+  }
   for (int64_t k0 = 0; k0 < k; k0 += kGemmKBlock) {
     const int64_t k1 = k0 + kGemmKBlock < k ? k0 + kGemmKBlock : k;
     for (int64_t t0 = 0; t0 < n_tokens; t0 += kTileTokens) {
