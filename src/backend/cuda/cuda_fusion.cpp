@@ -1,9 +1,21 @@
-// CudaBackend's decode fusions. A one-token step calls rope(q), rope(k), store_kv(k, v) and
-// add(x, proj, x), rms_norm(x) back to back; each is a launch of a few microseconds on a tiny
-// tensor, so the launches, not the bytes, cost the time. The first ops of each pattern are held
-// back and run fused with the op that completes it (rope_qk_store, add_rms_norm); any other op
-// first launches what is held back (flush_pending), so work always runs in call order, and the
-// fused kernels keep the unfused ones' arithmetic: the results are the same bits.
+// CudaBackend's decode fusions. A one-token step calls rms_norm(x) -> matmul(q, k, v),
+// rope(q), rope(k), store_kv(k, v), attention, matmul(o) -> add(x, proj, x),
+// rms_norm(x) -> gate/up, matmul(down) -> add(x, proj, x); each is a launch of a few
+// microseconds, most on tiny tensors, so the launches, not the bytes, cost the time. The first
+// ops of each pattern are held back and run fused with the op that completes it:
+//  - rms_norm -> matvec (quantized weights): the matvec computes the norm of its raw input
+//    itself and still writes the norm's output;
+//  - matvec -> add: the matvec adds its result to the residual and still writes the product;
+//  - rope, rope -> store_kv: one kernel (rope_qk_store), or, when asked for
+//    (fuse_rope_attention), all three inside the decode attention kernel;
+//  - add -> rms_norm where no matvec took the add: add_rms_norm.
+// Any other op first launches what is held (flush_pending), so work always runs in call order;
+// only one pattern is held at a time. A fusion is refused when the buffers overlap in a way the
+// fused kernel would race on. rope_qk_store and add_rms_norm keep the unfused arithmetic bit
+// for bit; the folded norm sums x^2 in another order and scales the int8 products instead of x,
+// and rope inside attention rotates in float (a few float ulps; the parity tests bound them).
+// Held ops keep raw pointers: a buffer an op uses must live until that op is launched, i.e. until
+// the next op outside its pattern, the end of run_step, read() or synchronize().
 #include <cstring>
 
 #include "backend/cuda/cuda_backend.h"
