@@ -1,0 +1,351 @@
+// The CUDA backend's decode fusions (cuda_fusion.cpp) against the reference's unfused ops:
+// rope + KV store (in one kernel, or inside attention on request), the residual add with the
+// next rms_norm, each rms_norm folded into the matvec that reads it and each residual add into
+// the matvec that produces it, and the overlaps for which a fusion must be refused. Tolerances
+// as in cuda_backend_parity_test.cpp; the fusion counters show each fusion was taken (or not).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cuda_parity_support.h"
+
+namespace hearth {
+namespace {
+
+using test::CudaParityTest;
+using test::decode_quantizes_activations;
+using test::DeviceTensor;
+using test::expect_all_near;
+using test::expect_matmul_near;
+using test::f32_view;
+using test::matmul_tolerance;
+using test::normal_floats;
+using test::to_device;
+using test::to_host;
+
+// One decode token: rope(q), rope(k) and store_kv are held back and done by the attention
+// kernel itself (q and k rotated in registers, the new key and value written to the cache by the
+// split that attends to them). Everything the unfused ops leave behind must be there: the
+// attention output, rotated q and k, the cache row, and untouched rows after it.
+TEST_F(CudaParityTest, RopeAndKvStoreFoldedIntoDecodeAttentionMatchTheReference) {
+  cuda::CudaBackendOptions options;
+  options.fuse_rope_attention = true;  // off by default (slower), so asked for here
+  std::string reason;
+  auto fused_backend = test::cuda_backend_or_reason(reason, options);
+  ASSERT_TRUE(fused_backend) << reason;
+  cuda::CudaBackend& cuda = *fused_backend;
+  struct Case {
+    int64_t heads, kv_heads, hd, past;
+    RopeLayout layout;
+    int64_t rotary;
+  };
+  for (const Case& c : {Case{32, 8, 128, 0, RopeLayout::kAdjacentPairs, 128},
+                        Case{32, 8, 128, 300, RopeLayout::kNeox, 128},
+                        Case{9, 3, 64, 70, RopeLayout::kAdjacentPairs, 64},
+                        Case{8, 8, 64, 1000, RopeLayout::kNeox, 32},
+                        Case{16, 2, 128, 5000, RopeLayout::kAdjacentPairs, 64},
+                        Case{4, 1, 256, 33, RopeLayout::kNeox, 256}}) {
+    SCOPED_TRACE("heads " + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " hd " +
+                 std::to_string(c.hd) + " past " + std::to_string(c.past) + " rotary " +
+                 std::to_string(c.rotary) +
+                 (c.layout == RopeLayout::kNeox ? " neox" : " adjacent"));
+    RopeSpec spec;
+    spec.layout = c.layout;
+    spec.rotary_dim = c.rotary;
+    for (int64_t i = 0; i < c.rotary / 2; ++i) {
+      spec.inv_freq.push_back(std::pow(10000.0, -2.0 * static_cast<double>(i) / c.rotary));
+    }
+    const int64_t capacity = c.past + 40, row = c.kv_heads * c.hd;
+    const std::vector<int32_t> pos{static_cast<int32_t>(c.past)};
+    const std::vector<int32_t> tokens{1};
+    std::vector<float> q = normal_floats(c.heads * c.hd, rng_);
+    std::vector<float> k = normal_floats(row, rng_), v = normal_floats(row, rng_);
+    std::vector<float> keys = normal_floats(capacity * row, rng_), values = keys;
+    for (int64_t i = c.past * row; i < capacity * row; ++i) keys[i] = values[i] = NAN;
+    const Shape qs{1, c.heads, c.hd}, ks{1, c.kv_heads, c.hd}, cs{capacity, c.kv_heads, c.hd};
+    const DeviceTensor dq = to_device(cuda, q, qs), dk = to_device(cuda, k, ks),
+                       dv = to_device(cuda, v, ks), dkeys = to_device(cuda, keys, cs),
+                       dvalues = to_device(cuda, values, cs), dout = test::poisoned(cuda, qs);
+
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+    std::vector<float> want(q.size());
+    ASSERT_TRUE(ref_.rope(f32_view(q, qs), pos, spec).ok());
+    ASSERT_TRUE(ref_.rope(f32_view(k, ks), pos, spec).ok());
+    ASSERT_TRUE(ref_.store_kv(f32_view(k, ks), f32_view(v, ks), pos, f32_view(keys, cs),
+                              f32_view(values, cs))
+                    .ok());
+    ASSERT_TRUE(ref_.attention(f32_view(q, qs), f32_view(keys, cs), f32_view(values, cs), pos,
+                               scale, f32_view(want, qs))
+                    .ok());
+
+    ASSERT_TRUE(cuda.begin_step(tokens, pos).ok());
+    ASSERT_TRUE(cuda.rope(dq.view, pos, spec).ok());
+    ASSERT_TRUE(cuda.rope(dk.view, pos, spec).ok());
+    ASSERT_TRUE(cuda.store_kv(dk.view, dv.view, pos, dkeys.view, dvalues.view).ok());
+    const int64_t ropes_before = cuda.fusions().rope_into_attention;
+    const Status st = cuda.attention(dq.view, dkeys.view, dvalues.view, pos, scale, dout.view);
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(cuda.fusions().rope_into_attention, ropes_before + 1) << "rope not folded";
+    expect_all_near(to_host(cuda, dout.view), want, 2e-5, 2e-5, "attention output");
+    expect_all_near(to_host(cuda, dq.view), q, 1e-6, 1e-6, "rotated q");
+    expect_all_near(to_host(cuda, dk.view), k, 1e-6, 1e-6, "rotated k");
+    const std::vector<float> got_k = to_host(cuda, dkeys.view), got_v = to_host(cuda, dvalues.view);
+    const auto used = static_cast<std::ptrdiff_t>((c.past + 1) * row);
+    expect_all_near({got_k.begin(), got_k.begin() + used}, {keys.begin(), keys.begin() + used},
+                    1e-6, 1e-6, "cache keys");
+    expect_all_near({got_v.begin(), got_v.begin() + used}, {values.begin(), values.begin() + used},
+                    0, 0, "cache values");
+    for (size_t i = static_cast<size_t>(used); i < got_k.size(); ++i) {
+      ASSERT_TRUE(std::isnan(got_k[i]) && std::isnan(got_v[i])) << "row past the token, " << i;
+    }
+  }
+}
+
+// Decode steps hold rope(q), rope(k) back for store_kv, and add back for rms_norm, and run
+// each pattern as one kernel: the results must be the unfused ops' results.
+TEST_F(CudaParityTest, DecodeFusionsMatchTheReference) {
+  const int64_t heads = 8, kv_heads = 2, hd = 128, capacity = 40, dim = 4096;
+  RopeSpec spec;
+  spec.layout = RopeLayout::kAdjacentPairs;
+  spec.rotary_dim = hd;
+  for (int64_t i = 0; i < hd / 2; ++i) spec.inv_freq.push_back(std::pow(500000.0, -2.0 * i / hd));
+  for (int64_t t : {1, 3}) {
+    SCOPED_TRACE("t=" + std::to_string(t));
+    std::vector<int32_t> pos(static_cast<size_t>(t));
+    for (int64_t i = 0; i < t; ++i) pos[i] = static_cast<int32_t>(30 + i);
+    const std::vector<int32_t> tokens(static_cast<size_t>(t), 1);
+    std::vector<float> q = normal_floats(t * heads * hd, rng_),
+                       k = normal_floats(t * kv_heads * hd, rng_),
+                       v = normal_floats(t * kv_heads * hd, rng_);
+    std::vector<float> keys = normal_floats(capacity * kv_heads * hd, rng_), values = keys;
+    const Shape qs{t, heads, hd}, ks{t, kv_heads, hd}, cs{capacity, kv_heads, hd};
+    const DeviceTensor dq = to_device(*cuda_, q, qs), dk = to_device(*cuda_, k, ks),
+                       dv = to_device(*cuda_, v, ks), dkeys = to_device(*cuda_, keys, cs),
+                       dvalues = to_device(*cuda_, values, cs);
+    ASSERT_TRUE(ref_.rope(f32_view(q, qs), pos, spec).ok());
+    ASSERT_TRUE(ref_.rope(f32_view(k, ks), pos, spec).ok());
+    ASSERT_TRUE(ref_.store_kv(f32_view(k, ks), f32_view(v, ks), pos, f32_view(keys, cs),
+                              f32_view(values, cs))
+                    .ok());
+    ASSERT_TRUE(cuda_->begin_step(tokens, pos).ok());
+    ASSERT_TRUE(cuda_->rope(dq.view, pos, spec).ok());
+    ASSERT_TRUE(cuda_->rope(dk.view, pos, spec).ok());
+    ASSERT_TRUE(cuda_->store_kv(dk.view, dv.view, pos, dkeys.view, dvalues.view).ok());
+    expect_all_near(to_host(*cuda_, dq.view), q, 1e-6, 1e-6, "fused rope q");
+    expect_all_near(to_host(*cuda_, dk.view), k, 1e-6, 1e-6, "fused rope k");
+    expect_all_near(to_host(*cuda_, dkeys.view), keys, 1e-6, 1e-6, "fused cache keys");
+    expect_all_near(to_host(*cuda_, dvalues.view), values, 0, 0, "fused cache values");
+
+    std::vector<float> x = test::random_floats(t * dim, rng_),
+                       d = test::random_floats(t * dim, rng_);
+    std::vector<float> w = test::random_floats(dim, rng_), want_y(x.size());
+    const Shape s{t, dim};
+    auto dw = cuda_->prepare_vector("norm", f32_view(w, Shape{dim}));
+    ASSERT_TRUE(dw.ok());
+    const DeviceTensor dx = to_device(*cuda_, x, s), dd = to_device(*cuda_, d, s);
+    const DeviceTensor dy = test::poisoned(*cuda_, s);
+    ASSERT_TRUE(ref_.add(f32_view(x, s), f32_view(d, s), f32_view(x, s)).ok());
+    ASSERT_TRUE(
+        ref_.rms_norm(f32_view(x, s), f32_view(w, Shape{dim}), 1e-5f, f32_view(want_y, s)).ok());
+    ASSERT_TRUE(cuda_->add(dx.view, dd.view, dx.view).ok());
+    ASSERT_TRUE(cuda_->rms_norm(dx.view, *dw, 1e-5f, dy.view).ok());
+    expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "fused residual add");
+    expect_all_near(to_host(*cuda_, dy.view), want_y, 1e-5, 1e-7, "fused rms_norm");
+    // A held-back add is launched before any other op reads its output.
+    ASSERT_TRUE(cuda_->add(dx.view, dd.view, dx.view).ok());
+    ASSERT_TRUE(ref_.add(f32_view(x, s), f32_view(d, s), f32_view(x, s)).ok());
+    expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "held-back add, then read");
+
+    // add + rms_norm + matmul: the held add is taken by the norm (add_rms_norm), then the matvec.
+    for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
+      const int64_t n = 300;
+      const auto wt = test::random_weight(type, n, dim, rng_);
+      auto pw = cuda_->prepare_matrix("w", wt.view);
+      ASSERT_TRUE(pw.ok());
+      const DeviceTensor dout = test::poisoned(*cuda_, Shape{t, n});
+      const DeviceTensor dy2 = test::poisoned(*cuda_, s);
+      ASSERT_TRUE(ref_.add(f32_view(x, s), f32_view(d, s), f32_view(x, s)).ok());
+      ASSERT_TRUE(
+          ref_.rms_norm(f32_view(x, s), f32_view(w, Shape{dim}), 1e-5f, f32_view(want_y, s)).ok());
+      std::vector<float> want_out(static_cast<size_t>(t * n));
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(want_y, s), wt.view, nullptr, f32_view(want_out, Shape{t, n})).ok());
+      ASSERT_TRUE(cuda_->add(dx.view, dd.view, dx.view).ok());
+      ASSERT_TRUE(cuda_->rms_norm(dx.view, *dw, 1e-5f, dy2.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dy2.view, *pw, nullptr, dout.view).ok());
+      expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "residual written by the fused matvec");
+      expect_all_near(to_host(*cuda_, dy2.view), want_y, 1e-5, 1e-7,
+                      "norm written by the fused matvec");
+      const auto got = to_host(*cuda_, dout.view);
+      const auto tol = matmul_tolerance(test::dequantized(wt.view), want_y, n, dim, t, type);
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_NEAR(got[i], want_out[i], tol[i] + 1e-5 * std::abs(want_out[i]))
+            << dtype_name(type) << " " << i;
+      }
+    }
+  }
+}
+
+// Decode steps fold each rms_norm into the matvec that reads its output (the matvec quantizes
+// x * weight and scales its dot products by 1 / rms(x)) and each residual add into the matvec
+// that produces its operand. Outputs must match the reference's unfused ops: the products
+// within the int8 tolerance of the normed input (plus 1e-5 relative for the scale's rounding),
+// and the norm's and matmul's own outputs still written. Float weights, parallel-residual
+// shapes and held-back matvecs read before any add take the unfused path, also checked.
+TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
+  const int64_t dim = 1024, ff = 704;
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kF16}) {
+    for (int64_t t : {1, 3}) {
+      SCOPED_TRACE(std::string(dtype_name(type)) + " t=" + std::to_string(t));
+      const Shape xs{t, dim};
+      std::vector<float> x = test::random_floats(t * dim, rng_);
+      std::vector<float> nw = test::random_floats(dim, rng_);
+      for (float& v : nw) v = 1.0f + 0.5f * v;
+      auto dnw = cuda_->prepare_vector("norm", f32_view(nw, Shape{dim}));
+      ASSERT_TRUE(dnw.ok());
+      std::vector<float> xn(x.size());
+      ASSERT_TRUE(
+          ref_.rms_norm(f32_view(x, xs), f32_view(nw, Shape{dim}), 1e-5f, f32_view(xn, xs)).ok());
+
+      // rms_norm -> q/k/v (three weights, one launch)
+      const int64_t rows[3] = {256, 64, 96};
+      std::vector<test::RandomTensor> ws;
+      ws.reserve(3);
+      std::vector<TensorView> pw;
+      for (int64_t n : rows) {
+        ws.push_back(test::random_weight(type, n, dim, rng_));
+        auto p = cuda_->prepare_matrix("w", ws.back().view);
+        ASSERT_TRUE(p.ok()) << p.status().to_string();
+        pw.push_back(*p);
+      }
+      const DeviceTensor dx = to_device(*cuda_, x, xs), dxn = test::poisoned(*cuda_, xs);
+      std::vector<DeviceTensor> douts;
+      for (int64_t n : rows) douts.push_back(test::poisoned(*cuda_, Shape{t, n}));
+      ASSERT_TRUE(cuda_->rms_norm(dx.view, *dnw, 1e-5f, dxn.view).ok());
+      const MatmulTarget targets[] = {{&pw[0], nullptr, douts[0].view},
+                                      {&pw[1], nullptr, douts[1].view},
+                                      {&pw[2], nullptr, douts[2].view}};
+      // Quantized weights take the norm into the matvec; float weights run it on its own.
+      const int64_t folds = decode_quantizes_activations(type) ? 1 : 0;
+      const auto before = cuda_->fusions();
+      ASSERT_TRUE(cuda_->matmul_shared_input(dxn.view, targets).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec - before.norm_into_matvec, folds);
+      expect_all_near(to_host(*cuda_, dxn.view), xn, 1e-5, 1e-6, "norm output");
+      expect_all_near(to_host(*cuda_, dx.view), x, 0, 0, "norm input untouched");
+      for (int i = 0; i < 3; ++i) {
+        std::vector<float> want(static_cast<size_t>(t * rows[i]));
+        ASSERT_TRUE(
+            ref_.matmul(f32_view(xn, xs), ws[i].view, nullptr, f32_view(want, Shape{t, rows[i]}))
+                .ok());
+        const auto tol = matmul_tolerance(test::dequantized(ws[i].view), xn, rows[i], dim, t, type);
+        expect_matmul_near(to_host(*cuda_, douts[i].view), want, tol, 1e-5,
+                           "q/k/v product " + std::to_string(i));
+      }
+
+      // rms_norm -> gate/up with silu(g) * u
+      const auto gate = test::random_weight(type, ff, dim, rng_);
+      const auto up = test::random_weight(type, ff, dim, rng_);
+      auto pg = cuda_->prepare_matrix("gate", gate.view);
+      auto pu = cuda_->prepare_matrix("up", up.view);
+      ASSERT_TRUE(pg.ok() && pu.ok());
+      const DeviceTensor dact = test::poisoned(*cuda_, Shape{t, ff}),
+                         dupo = test::poisoned(*cuda_, Shape{t, ff}),
+                         dxn2 = test::poisoned(*cuda_, xs);
+      ASSERT_TRUE(cuda_->rms_norm(dx.view, *dnw, 1e-5f, dxn2.view).ok());
+      ASSERT_TRUE(cuda_->matmul_swiglu(dxn2.view, *pg, *pu, dupo.view, dact.view).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec - before.norm_into_matvec, 2 * folds);
+      expect_all_near(to_host(*cuda_, dxn2.view), xn, 1e-5, 1e-6, "norm output before gate/up");
+      std::vector<float> g(static_cast<size_t>(t * ff)), u(g.size()), act(g.size());
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(xn, xs), gate.view, nullptr, f32_view(g, Shape{t, ff})).ok());
+      ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), up.view, nullptr, f32_view(u, Shape{t, ff})).ok());
+      const auto gtol = matmul_tolerance(test::dequantized(gate.view), xn, ff, dim, t, type);
+      const auto utol = matmul_tolerance(test::dequantized(up.view), xn, ff, dim, t, type);
+      std::vector<double> atol(g.size());
+      for (size_t i = 0; i < g.size(); ++i) {
+        // silu'(g) is within [-0.1, 1.1]: the gate's error moves silu(g) by at most 1.1x.
+        const double sg = g[i] / (1.0 + std::exp(-double(g[i])));
+        atol[i] = 1.1 * (gtol[i] + 1e-5 * std::abs(g[i])) * (std::abs(u[i]) + utol[i]) +
+                  std::abs(sg) * (utol[i] + 1e-5 * std::abs(u[i]));
+        act[i] = static_cast<float>(sg * u[i]);
+      }
+      expect_matmul_near(to_host(*cuda_, dact.view), act, atol, 1e-5, "silu(gate) * up");
+
+      // matmul -> add(residual, proj, residual): the matvec updates the residual in place and
+      // still writes proj.
+      const auto wo = test::random_weight(type, dim, ff, rng_);
+      auto po = cuda_->prepare_matrix("o", wo.view);
+      ASSERT_TRUE(po.ok());
+      std::vector<float> h = test::random_floats(t * ff, rng_);
+      std::vector<float> res = test::random_floats(t * dim, rng_);
+      const DeviceTensor dh = to_device(*cuda_, h, Shape{t, ff}), dres = to_device(*cuda_, res, xs),
+                         dproj = test::poisoned(*cuda_, xs);
+      ASSERT_TRUE(cuda_->matmul(dh.view, *po, nullptr, dproj.view).ok());
+      ASSERT_TRUE(cuda_->add(dres.view, dproj.view, dres.view).ok());
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before.residual_into_matvec, 1);
+      std::vector<float> proj(x.size()), want_res = res;
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(h, Shape{t, ff}), wo.view, nullptr, f32_view(proj, xs)).ok());
+      const auto otol = matmul_tolerance(test::dequantized(wo.view), h, dim, ff, t, type);
+      for (size_t i = 0; i < res.size(); ++i) want_res[i] += proj[i];
+      expect_matmul_near(to_host(*cuda_, dproj.view), proj, otol, 1e-5, "projection");
+      expect_matmul_near(to_host(*cuda_, dres.view), want_res, otol, 1e-5, "residual + projection");
+
+      // rms_norm -> matmul -> add(x, proj, x) (a parallel residual: the add would write the
+      // norm's input while other blocks read it, so it runs after the matvec).
+      const auto wp = test::random_weight(type, dim, dim, rng_);
+      auto pp = cuda_->prepare_matrix("p", wp.view);
+      ASSERT_TRUE(pp.ok());
+      const DeviceTensor dx3 = to_device(*cuda_, x, xs), dxn3 = test::poisoned(*cuda_, xs),
+                         dproj3 = test::poisoned(*cuda_, xs);
+      ASSERT_TRUE(cuda_->rms_norm(dx3.view, *dnw, 1e-5f, dxn3.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dxn3.view, *pp, nullptr, dproj3.view).ok());
+      ASSERT_TRUE(cuda_->add(dx3.view, dproj3.view, dx3.view).ok());
+      // Folded into a norm-folding matvec the add would race with its reads of x; float weights
+      // ran the norm on its own, so there the add may be folded.
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before.residual_into_matvec, 2 - folds)
+          << "the parallel residual must not be folded into a matvec that reads x";
+      std::vector<float> proj3(x.size()), want_x3 = x;
+      ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), wp.view, nullptr, f32_view(proj3, xs)).ok());
+      const auto ptol = matmul_tolerance(test::dequantized(wp.view), xn, dim, dim, t, type);
+      for (size_t i = 0; i < x.size(); ++i) want_x3[i] += proj3[i];
+      expect_matmul_near(to_host(*cuda_, dproj3.view), proj3, ptol, 1e-5, "parallel projection");
+      expect_matmul_near(to_host(*cuda_, dx3.view), want_x3, ptol, 1e-5, "parallel residual");
+
+      // A held-back matvec is launched before its output is read.
+      const DeviceTensor dproj4 = test::poisoned(*cuda_, xs);
+      ASSERT_TRUE(cuda_->matmul(dh.view, *po, nullptr, dproj4.view).ok());
+      expect_matmul_near(to_host(*cuda_, dproj4.view), proj, otol, 1e-5, "held-back matvec");
+
+      // rms_norm(x -> h) -> matmul(h -> y) -> add(h, y, out): the residual is the norm's output,
+      // which block 0 of the folded matvec is still writing: the add runs after it.
+      const DeviceTensor dx5 = to_device(*cuda_, x, xs), dh5 = test::poisoned(*cuda_, xs),
+                         dy5 = test::poisoned(*cuda_, xs), dout5 = test::poisoned(*cuda_, xs);
+      const auto before5 = cuda_->fusions();
+      ASSERT_TRUE(cuda_->rms_norm(dx5.view, *dnw, 1e-5f, dh5.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dh5.view, *pp, nullptr, dy5.view).ok());
+      ASSERT_TRUE(cuda_->add(dh5.view, dy5.view, dout5.view).ok());
+      EXPECT_EQ(cuda_->fusions().residual_into_matvec - before5.residual_into_matvec, 1 - folds)
+          << "a residual read from the folded norm's output must not be folded";
+      std::vector<float> want5 = xn;
+      for (size_t i = 0; i < want5.size(); ++i) want5[i] += proj3[i];
+      expect_matmul_near(to_host(*cuda_, dout5.view), want5, ptol, 1e-5, "norm output + product");
+
+      // rms_norm(x -> h) -> matmul(h -> x): the product overwrites the norm's input, which every
+      // block of a folded matvec reads: the norm runs on its own first.
+      const DeviceTensor dx6 = to_device(*cuda_, x, xs), dh6 = test::poisoned(*cuda_, xs);
+      const auto before6 = cuda_->fusions();
+      ASSERT_TRUE(cuda_->rms_norm(dx6.view, *dnw, 1e-5f, dh6.view).ok());
+      ASSERT_TRUE(cuda_->matmul(dh6.view, *pp, nullptr, dx6.view).ok());
+      EXPECT_EQ(cuda_->fusions().norm_into_matvec, before6.norm_into_matvec)
+          << "a product written over the norm's input must not take the norm";
+      expect_matmul_near(to_host(*cuda_, dx6.view), proj3, ptol, 1e-5, "product over the input");
+      expect_all_near(to_host(*cuda_, dh6.view), xn, 1e-5, 1e-6, "norm output");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hearth
