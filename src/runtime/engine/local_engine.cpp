@@ -1,11 +1,13 @@
 #include "runtime/engine/local_engine.h"
 
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <utility>
 
+#include "chat/jinja/unicode_text.h"
 #include "core/process_stats.h"
 #include "core/thread_pool.h"
 #include "formats/gguf/gguf_file.h"
@@ -99,6 +101,13 @@ LocalEngine::~LocalEngine() {
 
 Expected<std::vector<int32_t>> LocalEngine::tokenize(const std::string& text, bool add_special,
                                                      bool parse_special) const {
+  // User text enters here (prompts, chat turns): malformed bytes are refused, not silently
+  // replaced by the tokenizer's U+FFFD.
+  if (const auto bad = jinja::find_invalid_utf8(text)) {
+    return invalid_argument("the prompt is not valid UTF-8: byte " + std::to_string(*bad) + " (0x" +
+                            fmt::format("{:02x}", static_cast<unsigned char>(text[*bad])) +
+                            ") starts no valid character");
+  }
   EncodeOptions opts;
   opts.add_special = add_special;
   opts.parse_special = parse_special;

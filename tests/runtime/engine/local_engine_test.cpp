@@ -143,6 +143,21 @@ TEST_F(LocalEngineTest, OverlongPromptIsRefusedAndTheEngineKeepsServing) {
   EXPECT_FALSE(ok.tokens.empty());
 }
 
+TEST_F(LocalEngineTest, InvalidUtf8TextIsRefusedWithTheOffendingByte) {
+  auto engine = make();
+  ASSERT_TRUE(engine);
+  for (const std::string& bad :
+       {std::string("hi \xff there"), std::string("\xc0\x80"), std::string("ok \xed\xa0\x80")}) {
+    auto ids = engine->tokenize(bad, true, false);
+    ASSERT_FALSE(ids.ok()) << "accepted invalid UTF-8";
+    EXPECT_EQ(ids.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(ids.status().message().find("not valid UTF-8: byte"), std::string::npos)
+        << ids.status().message();
+  }
+  auto good = engine->tokenize("caf\xc3\xa9 \xf0\x9f\x99\x82", true, false);
+  EXPECT_TRUE(good.ok()) << good.status().to_string();
+}
+
 TEST_F(LocalEngineTest, CancellationFromTheSinkEndsTheRequest) {
   auto engine = make();
   ASSERT_TRUE(engine);
