@@ -8,8 +8,6 @@
 
 namespace hearth::cpu::avx2 {
 
-inline constexpr int64_t kGemmKBlock = 1024;  // K per pass of the batch-invariant GEMM
-
 void quantize_q8x32(const float* x, void* out, int64_t k);
 void quantize_q8x256(const float* x, void* out, int64_t k);
 
