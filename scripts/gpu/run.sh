@@ -148,8 +148,8 @@ phase_variants() {
 # Run to run: the default model's CPU-vs-CUDA statistics, four times each with the defaults,
 # with PDL off and with graphs off (a difference between repeats would be a race).
 phase_repeat() {
-  for v in "HEARTH_CUDA_X=1" "HEARTH_CUDA_PDL=0" "HEARTH_CUDA_GRAPHS=0"; do
-    log "CudaModelTest.DefaultModel* x4 with $v"
+  for v in "" "HEARTH_CUDA_PDL=0" "HEARTH_CUDA_GRAPHS=0"; do
+    log "CudaModelTest.DefaultModel* x4 with ${v:-the defaults}"
     env $v timeout 200 "$H/bin/cuda_backend_test" --gtest_filter='CudaModelTest.DefaultModel*' \
       --gtest_repeat=4 > "$OUT/test-repeat.log" 2>&1
     echo "exit $?"

@@ -99,12 +99,7 @@ Status CudaBackend::init() {
   ctx_.sm_count = props.multiProcessorCount;
   // Programmatic dependent launch exists from compute capability 9.0 (Hopper).
   ctx_.pdl = options_.pdl && props.major >= 9;
-  ctx_.matvec_blocks_per_sm = options_.matvec_blocks_per_sm;
-  ctx_.matvec_prefetch_rounds = options_.matvec_prefetch_rounds;
-  ctx_.attention_keys_per_split = options_.attention_keys_per_split;
-  ctx_.prefill_attention_warps = options_.prefill_attention_warps;
-  ctx_.attention_keys_in_flight = options_.attention_keys_in_flight;
-  ctx_.attention_blocks_per_sm = options_.attention_blocks_per_sm;
+  ctx_.tuning = options_.tuning;
   HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&staged_copied_, cudaEventDisableTiming));
   HEARTH_CUDA_RETURN_IF_ERROR(matvec_init());

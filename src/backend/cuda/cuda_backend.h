@@ -37,13 +37,8 @@ struct CudaBackendOptions {
   bool cache_bf16 = true;     // keep bf16 copies of weights for prefill GEMMs while memory allows
   bool fuse_norm = true;      // decode: rms_norm computed inside the matvec that reads it
   bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
-  int matvec_blocks_per_sm = 0;       // cap on resident matvec blocks (0: what fits)
-  int matvec_prefetch_rounds = 2;     // weight rounds a matvec loads before waiting (1 or 2)
-  int attention_keys_per_split = 32;  // decode attention splits by the live keys (0: fixed)
-  int prefill_attention_warps = 8;    // prefill attention: 16 query rows per warp, 4 or 8 warps
-  bool fuse_rope_attention = false;   // decode, one token: rope and the KV store inside attention
-  int attention_keys_in_flight = 4;   // decode attention: keys each warp loads ahead (2, 4, 8)
-  int attention_blocks_per_sm = 4;    // decode attention: splits for this many blocks per SM
+  bool fuse_rope_attention = false;  // decode, one token: rope and the KV store inside attention
+  KernelTuning tuning;               // launch shapes (kernels/kernels.h)
 };
 
 class CudaBackend final : public Backend {

@@ -48,18 +48,18 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.fuse_norm = !env_off("HEARTH_CUDA_FUSE_NORM");
   options.fuse_residual = !env_off("HEARTH_CUDA_FUSE_RESIDUAL");
   options.fuse_rope_attention = env_int("HEARTH_CUDA_FUSE_ROPE_ATTN", 0) == 1;
-  options.attention_keys_in_flight =
-      env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", options.attention_keys_in_flight);
-  options.attention_blocks_per_sm =
-      std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", options.attention_blocks_per_sm));
-  options.matvec_blocks_per_sm =
-      env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", options.matvec_blocks_per_sm);
-  options.matvec_prefetch_rounds =
-      env_int("HEARTH_CUDA_MATVEC_PREFETCH", options.matvec_prefetch_rounds) == 1 ? 1 : 2;
-  options.attention_keys_per_split =
-      env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", options.attention_keys_per_split);
-  options.prefill_attention_warps =
-      env_int("HEARTH_CUDA_PREFILL_ATTN_WARPS", options.prefill_attention_warps) == 4 ? 4 : 8;
+  cuda::KernelTuning& t = options.tuning;
+  t.matvec_blocks_per_sm = env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", t.matvec_blocks_per_sm);
+  t.matvec_prefetch_rounds =
+      env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
+  t.attention_keys_per_split =
+      env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
+  t.attention_keys_in_flight =
+      env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", t.attention_keys_in_flight);
+  t.attention_blocks_per_sm =
+      std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", t.attention_blocks_per_sm));
+  t.prefill_attention_warps =
+      env_int("HEARTH_CUDA_PREFILL_ATTN_WARPS", t.prefill_attention_warps) == 4 ? 4 : 8;
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaBackend> backend,
                           cuda::CudaBackend::create(options));
   return std::unique_ptr<Backend>(std::move(backend));

@@ -53,24 +53,11 @@ Status CudaBackend::flush_pending() {
   if (store_pending) {  // rope(q), rope(k), store_kv whose attention did not take them
     const PendingRope& q = ropes_[0];
     const PendingRope& k = ropes_[1];
-    const cudaError_t err =
-        rope_qk_store(ctx_, q.x, q.heads, k.x, store_.v, k.heads, q.n_tokens, q.head_dim,
-                      q.positions, q.params, store_.keys, store_.values);
-    if (err != cudaErrorInvalidValue) {
-      HEARTH_RETURN_IF_ERROR(launch_status(err, "rope_qk_store"));
-      ropes = 0;
-    } else {
-      (void)cudaGetLastError();
-      HEARTH_RETURN_IF_ERROR(launch_status(
-          cuda::rope(ctx_, q.x, q.n_tokens, q.heads, q.head_dim, q.positions, q.params), "rope"));
-      HEARTH_RETURN_IF_ERROR(launch_status(
-          cuda::rope(ctx_, k.x, k.n_tokens, k.heads, k.head_dim, k.positions, k.params), "rope"));
-      HEARTH_RETURN_IF_ERROR(
-          launch_status(cuda::store_kv(ctx_, k.x, store_.v, k.n_tokens, k.heads * k.head_dim,
-                                       k.positions, store_.keys, store_.values),
-                        "store_kv"));
-      ropes = 0;
-    }
+    ropes = 0;
+    HEARTH_RETURN_IF_ERROR(
+        launch_status(rope_qk_store(ctx_, q.x, q.heads, k.x, store_.v, k.heads, q.n_tokens,
+                                    q.head_dim, q.positions, q.params, store_.keys, store_.values),
+                      "rope_qk_store"));
   }
   for (int i = 0; i < ropes; ++i) {
     const PendingRope& r = ropes_[i];

@@ -280,7 +280,7 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
   const DecodeRope* fused_rope = nullptr;
   if (pending_store_ && a.n_tokens == 1 && decode_ok && ropes_[0].x == q.data_as<float>() &&
       ropes_[0].positions == pos && store_.keys == k.data_as<float>() &&
-      store_.values == v.data_as<float>() && decode_rope_supported(a.head_dim, ropes_[0].params)) {
+      store_.values == v.data_as<float>()) {  // held only where decode_rope_supported()
     rope.k = ropes_[1].x;
     rope.v = store_.v;
     rope.p = ropes_[0].params;

@@ -21,14 +21,23 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kMaxSplits = 256;
 
-// Loads of cached keys and values: volatile, so they stay where they are written (issued a
-// round ahead of their use) instead of being sunk to the use.
-__device__ __forceinline__ float4 load_stream4(const float* p) {
-  float4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"
-               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-               : "l"(p));
-  return v;
+// One key of the online softmax for one query head: its score (summed over the warp's lanes),
+// then the running max m, sum l and weighted values o updated.
+template <int DPL>
+__device__ __forceinline__ void softmax_step(const float (&q)[DPL], const float (&k)[DPL],
+                                             const float (&v)[DPL], float& m, float& l,
+                                             float (&o)[DPL]) {
+  float s = 0.0f;
+#pragma unroll
+  for (int d = 0; d < DPL; ++d) s += q[d] * k[d];
+  s = warp_sum(s);
+  const float m_new = fmaxf(m, s);
+  const float c = __expf(m - m_new);
+  const float p = __expf(s - m_new);
+  l = l * c + p;
+#pragma unroll
+  for (int d = 0; d < DPL; ++d) o[d] = o[d] * c + p * v[d];
+  m = m_new;
 }
 
 template <int DPL>
@@ -36,7 +45,7 @@ __device__ __forceinline__ void load_dims(const float* p, float out[DPL]) {
   if constexpr (DPL % 4 == 0) {
 #pragma unroll
     for (int i = 0; i < DPL; i += 4) {
-      const float4 v = load_stream4(p + i);
+      const float4 v = load_stream(reinterpret_cast<const float4*>(p + i));
       out[i] = v.x;
       out[i + 1] = v.y;
       out[i + 2] = v.z;
@@ -201,17 +210,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int g = 0; g < GMAX; ++g) {
         if (g >= group) break;
-        float s = 0.0f;
-#pragma unroll
-        for (int d = 0; d < DPL; ++d) s += q[g][d] * kr[u][d];
-        s = warp_sum(s);
-        const float m_new = fmaxf(m[g], s);
-        const float c = __expf(m[g] - m_new);
-        const float p = __expf(s - m_new);
-        l[g] = l[g] * c + p;
-#pragma unroll
-        for (int d = 0; d < DPL; ++d) o[g][d] = o[g][d] * c + p * vr[u][d];
-        m[g] = m_new;
+        softmax_step<DPL>(q[g], kr[u], vr[u], m[g], l[g], o[g]);
       }
     }
 #pragma unroll
@@ -228,17 +227,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int g = 0; g < GMAX; ++g) {
       if (g >= group) break;
-      float s = 0.0f;
-#pragma unroll
-      for (int d = 0; d < DPL; ++d) s += q[g][d] * knew[d];
-      s = warp_sum(s);
-      const float m_new = fmaxf(m[g], s);
-      const float c = __expf(m[g] - m_new);
-      const float p = __expf(s - m_new);
-      l[g] = l[g] * c + p;
-#pragma unroll
-      for (int d = 0; d < DPL; ++d) o[g][d] = o[g][d] * c + p * vnew[d];
-      m[g] = m_new;
+      softmax_step<DPL>(q[g], knew, vnew, m[g], l[g], o[g]);
     }
   }
 
@@ -334,7 +323,7 @@ cudaError_t launch_u(const LaunchContext& ctx, const AttentionArgs& a, int split
 template <int DPL>
 cudaError_t launch_dpl(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
                        int* counters, const DecodeRope& rope) {
-  switch (ctx.attention_keys_in_flight) {
+  switch (ctx.tuning.attention_keys_in_flight) {
     case 2:
       return launch_u<DPL, 2>(ctx, a, splits, scratch, counters, rope);
     case 8:  // 256-wide heads keep 4: eight would not fit in registers
@@ -355,7 +344,8 @@ int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_
   // About 16 keys per split at least (one round of the block's warps), and about
   // attention_blocks_per_sm blocks per multiprocessor (4 by default).
   const int64_t by_keys = (capacity + 15) / 16;
-  const int64_t per_sm = ctx.attention_blocks_per_sm > 0 ? ctx.attention_blocks_per_sm : 4;
+  const int64_t per_sm =
+      ctx.tuning.attention_blocks_per_sm > 0 ? ctx.tuning.attention_blocks_per_sm : 4;
   const int64_t by_gpu =
       std::max<int64_t>(1, per_sm * int64_t{ctx.sm_count} / std::max<int64_t>(1, n_kv_heads));
   return static_cast<int>(std::clamp<int64_t>(std::min(by_keys, by_gpu), 1, kMaxSplits));
@@ -387,7 +377,7 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
     r = *rope;
   }
   AttentionArgs a = args;
-  a.keys_per_split = ctx.attention_keys_per_split;
+  a.keys_per_split = ctx.tuning.attention_keys_per_split;
   switch (a.head_dim) {
     case 32:
       return launch_dpl<1>(ctx, a, splits, scratch, counters, r);

@@ -247,7 +247,8 @@ cudaError_t launch_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
 
 cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
   if (a.n_tokens == 0) return cudaSuccess;
-  return ctx.prefill_attention_warps == 4 ? launch_prefill<4>(ctx, a) : launch_prefill<8>(ctx, a);
+  return ctx.tuning.prefill_attention_warps == 4 ? launch_prefill<4>(ctx, a)
+                                                 : launch_prefill<8>(ctx, a);
 }
 
 }  // namespace hearth::cuda

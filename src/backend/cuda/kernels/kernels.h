@@ -9,17 +9,23 @@
 
 namespace hearth::cuda {
 
-struct LaunchContext {
-  cudaStream_t stream = nullptr;
-  bool pdl = true;   // launch with programmatic dependent launch (kernels overlap their start)
-  int sm_count = 1;  // multiprocessors, for grid sizing
+// Launch-shape choices of the kernels, measured in docs/PERFORMANCE.md; the defaults are the
+// fastest found, the rest are there to measure variants (cuda_backend_factory.cpp's switches).
+struct KernelTuning {
   int matvec_blocks_per_sm = 0;    // cap on resident matvec blocks per multiprocessor (0: none)
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
-  int prefill_attention_warps = 8;   // 16 query rows each per prefill attention block (4 or 8)
   int attention_keys_in_flight = 4;  // decode attention: keys a warp loads ahead (2, 4 or 8)
   int attention_blocks_per_sm = 4;   // decode attention: splits sized for this many blocks/SM
+  int prefill_attention_warps = 8;   // 16 query rows each per prefill attention block (4 or 8)
+};
+
+struct LaunchContext {
+  cudaStream_t stream = nullptr;
+  bool pdl = true;   // launch with programmatic dependent launch (kernels overlap their start)
+  int sm_count = 1;  // multiprocessors, for grid sizing
+  KernelTuning tuning;
 };
 
 // Weight layouts the kernels read; quantized types are repacked at upload so that every block's

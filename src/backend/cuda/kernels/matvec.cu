@@ -59,22 +59,6 @@ struct BlockBits {
   uint16_t m;
 };
 
-// Streaming loads of weights (read once: no L1 allocation). Volatile, so the compiler keeps
-// them where they are written, all issued before the first use, instead of sinking each load to
-// its use to save registers (which serialises the memory latency).
-__device__ __forceinline__ int4 load_stream(const int4* p) {
-  int4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.s32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
-  return v;
-}
-__device__ __forceinline__ uint16_t load_stream(const uint16_t* p) {
-  unsigned short v;
-  asm volatile("ld.global.nc.L1::no_allocate.u16 %0, [%1];" : "=h"(v) : "l"(p));
-  return v;
-}
-
 template <WeightFormat F>
 __device__ __forceinline__ void load_block(const DeviceMatrix& w, int64_t b, BlockBits<F>& out) {
   const int4* q = static_cast<const int4*>(w.quants) + (F == WeightFormat::kQ8_0 ? 2 * b : b);
@@ -489,7 +473,7 @@ template <int R>
 cudaError_t launch_batch(const LaunchContext& ctx, Batch& batch, int64_t groups, int resident) {
   const WeightFormat f = batch.w[0].format;
   const size_t smem = shared_bytes(f, batch.k);
-  batch.prefetch_two = ctx.matvec_prefetch_rounds >= 2;
+  batch.prefetch_two = ctx.tuning.matvec_prefetch_rounds >= 2;
   const int64_t wanted = (groups + kWarps - 1) / kWarps;
   const unsigned grid =
       static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, resident)));
@@ -507,7 +491,8 @@ int resident_blocks(const LaunchContext& ctx, const Batch& batch) {
     (void)cudaGetLastError();
     per_sm = 1;
   }
-  if (ctx.matvec_blocks_per_sm > 0) per_sm = std::min(per_sm, ctx.matvec_blocks_per_sm);
+  if (ctx.tuning.matvec_blocks_per_sm > 0)
+    per_sm = std::min(per_sm, ctx.tuning.matvec_blocks_per_sm);
   return std::max(1, per_sm) * ctx.sm_count;
 }
 
