@@ -2,7 +2,7 @@
 # Packs what a device call needs into .device/ (git-ignored), run here before `run`:
 #   scripts/gpu/pack.sh hearth   hearth + the CUDA test binaries (stripped) -> .device/hearth/bin.tar.xz,
 #                                the shared libraries the GPU machine lacks -> .device/hearth/lib.tar.xz
-#   scripts/gpu/pack.sh llama    llama-bench built with CUDA (LLAMA_BUILD, default /tmp/cuda-llamacpp/build)
+#   scripts/gpu/pack.sh llama    llama-bench built with CUDA by bench/peers/build_llama_cpp.sh --cuda
 #   scripts/gpu/pack.sh model    the default model split in three parts, .device/model{1,2,3}
 # (each device call carries at most 64 MiB in all; the model goes over three calls).
 set -euo pipefail
@@ -39,7 +39,8 @@ pack_hearth() {
 }
 
 pack_llama() {
-  local lb=${LLAMA_BUILD:-/tmp/cuda-llamacpp/build}/bin/llama-bench
+  local lb
+  lb=$("$root/bench/peers/build_llama_cpp.sh" --cuda)
   mkdir -p "$dev/llama"
   strip -o "$stage/llama-bench" "$lb"
   cp -L "$(ldd "$lb" | awk '$1 ~ /^libgomp/ {print $3}')" "$stage/"  # OpenMP, maybe not there

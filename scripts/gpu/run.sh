@@ -10,12 +10,14 @@
 #   model     assemble the default model from the stashed parts and check its SHA-256
 #   test      synthetic_model_test and cuda_backend_test (the default model when assembled)
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
-#   variants  decode with the norm/residual fusions off, matvec grids capped, attention splits
-#             fixed; graphs off, PDL off; prefill with 4-warp attention blocks, no bf16 cache
+#   ab        this session's decode attention changes against each other, alternating
+#   variants  decode with the one-key-at-a-time attention softmax, the norm/residual fusions
+#             off, attention splits fixed, 4 keys in flight; graphs off, PDL off; prefill with
+#             4-warp attention blocks, no bf16 cache
 #   repeat    the default-model tests repeated (defaults, PDL off, graphs off): run-to-run spread
 #   modelvariants  the whole-model tests with the decode fusions switched
 #   llama     write the synthetic GGUF, llama.cpp's llama-bench (.device/llama, built here with
-#             CUDA for sm_90 by scripts/gpu/build_llama_cuda.sh) on it (same tests)
+#             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
 #   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
@@ -131,6 +133,8 @@ phase_bench() {
 }
 
 phase_variants() {
+  HEARTH_CUDA_ATTN_BATCHED=0 hb llama3-8b_tg128_nobatched llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_BATCHED=0 hb llama3-8b_d32k_nobatched llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb llama3-8b_tg128_ropeattn llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_MATVEC_PREFETCH=1 hb llama3-8b_tg128_prefetch1 llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_MATVEC_PREFETCH=1 hb qwen3-8b_tg128_prefetch1 qwen3-8b -p 0 -g 128 -n 3
@@ -138,11 +142,31 @@ phase_variants() {
   HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=0 hb llama3-8b_tg128_allsplits llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_GRAPHS=0 hb llama3-8b_tg128_nographs llama3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_PDL=0 hb llama3-8b_tg128_nopdl llama3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2 hb llama3-8b_d32k_u2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=4 hb llama3-8b_d32k_u4 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb llama3-8b_d32k_ropeattn llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   HEARTH_CUDA_PREFILL_ATTN_WARPS=4 hb llama3-8b_pp4096_attn4 llama3-8b -p 4096 -g 0 -b 4096 -n 3
   HEARTH_CUDA_BF16_CACHE=0 hb llama3-8b_pp512_nobf16cache llama3-8b -p 512 -g 0 -b 512 -n 3
   HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb qwen3-8b_tg128_nofold qwen3-8b -p 0 -g 128 -n 3
+}
+
+# A/B of this session's decode attention changes, alternating (twice each) so drift hits every
+# variant: one split alone for short contexts, rope + KV store inside attention, the attention of
+# the session's start (one key at a time, 4 keys in flight, no lone split); tg512 for contexts
+# past the lone-split limit.
+phase_ab() {
+  for rep in 1 2; do
+    hb ab${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab${rep}_tg128_nosingle llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_tg128_ropeattn llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_ATTN_BATCHED=0 HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=4 HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab${rep}_tg128_oldattn llama3-8b -p 0 -g 128 -n 3
+    hb ab${rep}_qwen_default qwen3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_qwen_ropeattn qwen3-8b -p 0 -g 128 -n 3
+    hb ab${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_d32k_ropeattn llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  done
+  hb ab_tg512_default llama3-8b -p 0 -g 512 -n 2
+  HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab_tg512_nosingle llama3-8b -p 0 -g 512 -n 2
+  HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab_tg512_ropeattn llama3-8b -p 0 -g 512 -n 2
 }
 
 # Run to run: the default model's CPU-vs-CUDA statistics, four times each with the defaults,

@@ -5,11 +5,13 @@
 // HEARTH_CUDA_MATVEC_BLOCKS_PER_SM=N (cap the matvec grids), HEARTH_CUDA_MATVEC_PREFETCH=1|2
 // (weight load rounds a matvec issues before waiting for the previous kernel),
 // HEARTH_CUDA_ATTN_KEYS_PER_SPLIT=N (decode attention: live keys per split; 0 uses every split of
-// the grid), HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
+// the grid), HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=N (one split, no merge, up to N live keys),
+// HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
 // HEARTH_CUDA_FUSE_ROPE_ATTN=1 (decode rope + KV store inside attention; off by default: slower
 // in docs/PERFORMANCE.md),
 // HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2|4|8 and HEARTH_CUDA_ATTN_BLOCKS_PER_SM=N (decode attention's
-// loads ahead per warp and grid).
+// loads ahead per warp and grid), HEARTH_CUDA_ATTN_BATCHED=0 (decode attention's softmax one key
+// at a time instead of softmax_keys over a warp's keys in flight).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -54,8 +56,11 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
+  t.attention_single_split_keys =
+      env_int("HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS", t.attention_single_split_keys);
   t.attention_keys_in_flight =
       env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", t.attention_keys_in_flight);
+  t.attention_batched_softmax = !env_off("HEARTH_CUDA_ATTN_BATCHED");
   t.attention_blocks_per_sm =
       std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", t.attention_blocks_per_sm));
   t.prefill_attention_warps =

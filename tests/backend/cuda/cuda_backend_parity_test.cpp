@@ -221,43 +221,47 @@ TEST_F(CudaParityTest, RopeMatchesReferenceForBothLayoutsAndPartialRotation) {
   }
 }
 
-TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
+// store_kv and attention against the reference on one backend.
+void check_store_kv_and_attention(cuda::CudaBackend& cuda, ReferenceBackend& ref,
+                                  std::mt19937& rng) {
   struct Case {
     int64_t t, heads, kv_heads, hd, past;
   };
-  for (const Case& c : {Case{1, 9, 3, 64, 0}, Case{1, 32, 8, 128, 300}, Case{1, 32, 8, 128, 5000},
-                        Case{5, 4, 2, 64, 9}, Case{3, 8, 1, 256, 70}, Case{8, 2, 2, 32, 100},
-                        // tokens whose live split counts differ (61..68 keys: 2 or 3 splits)
-                        Case{8, 8, 2, 64, 60}, Case{17, 4, 1, 128, 40}, Case{64, 2, 2, 64, 0},
-                        Case{300, 32, 8, 128, 1000}, Case{100, 9, 3, 64, 7}}) {
+  for (const Case& c :
+       {Case{1, 9, 3, 64, 0}, Case{1, 32, 8, 128, 300}, Case{1, 32, 8, 128, 5000},
+        Case{5, 4, 2, 64, 9}, Case{3, 8, 1, 256, 70}, Case{8, 2, 2, 32, 100},
+        // tokens whose live split counts differ (189..196 keys: 6 or 7 splits;
+        // 156..163 keys: one split alone up to 160, then 6)
+        Case{8, 8, 2, 64, 188}, Case{8, 4, 2, 64, 155}, Case{17, 4, 1, 128, 40},
+        Case{64, 2, 2, 64, 0}, Case{300, 32, 8, 128, 1000}, Case{100, 9, 3, 64, 7}}) {
     const bool prefill = c.t > cuda::CudaBackend::kMatvecMaxTokens;
     SCOPED_TRACE("t=" + std::to_string(c.t) + " heads " + std::to_string(c.heads) + "/" +
                  std::to_string(c.kv_heads) + " hd " + std::to_string(c.hd) + " past " +
                  std::to_string(c.past));
     const int64_t n_keys = c.past + c.t, capacity = n_keys + 37;
     const int64_t row = c.kv_heads * c.hd;
-    std::vector<float> q = normal_floats(c.t * c.heads * c.hd, rng_);
-    std::vector<float> k_new = normal_floats(c.t * row, rng_);
-    std::vector<float> v_new = normal_floats(c.t * row, rng_);
+    std::vector<float> q = normal_floats(c.t * c.heads * c.hd, rng);
+    std::vector<float> k_new = normal_floats(c.t * row, rng);
+    std::vector<float> v_new = normal_floats(c.t * row, rng);
     // The cache: past keys random, the rest NaN (rows past the positions must never be read).
-    std::vector<float> keys = normal_floats(capacity * row, rng_);
-    std::vector<float> values = normal_floats(capacity * row, rng_);
+    std::vector<float> keys = normal_floats(capacity * row, rng);
+    std::vector<float> values = normal_floats(capacity * row, rng);
     for (int64_t i = c.past * row; i < capacity * row; ++i) keys[i] = values[i] = NAN;
     std::vector<int32_t> pos(static_cast<size_t>(c.t));
     for (int64_t i = 0; i < c.t; ++i) pos[i] = static_cast<int32_t>(c.past + i);
 
     const Shape qs{c.t, c.heads, c.hd}, ns{c.t, c.kv_heads, c.hd}, cs{capacity, c.kv_heads, c.hd};
-    const DeviceTensor dq = to_device(*cuda_, q, qs), dkn = to_device(*cuda_, k_new, ns),
-                       dvn = to_device(*cuda_, v_new, ns), dk = to_device(*cuda_, keys, cs),
-                       dv = to_device(*cuda_, values, cs);
-    const DeviceTensor dout = test::poisoned(*cuda_, qs);
-    ASSERT_TRUE(ref_.store_kv(f32_view(k_new, ns), f32_view(v_new, ns), pos, f32_view(keys, cs),
-                              f32_view(values, cs))
+    const DeviceTensor dq = to_device(cuda, q, qs), dkn = to_device(cuda, k_new, ns),
+                       dvn = to_device(cuda, v_new, ns), dk = to_device(cuda, keys, cs),
+                       dv = to_device(cuda, values, cs);
+    const DeviceTensor dout = test::poisoned(cuda, qs);
+    ASSERT_TRUE(ref.store_kv(f32_view(k_new, ns), f32_view(v_new, ns), pos, f32_view(keys, cs),
+                             f32_view(values, cs))
                     .ok());
-    Status st = cuda_->store_kv(dkn.view, dvn.view, pos, dk.view, dv.view);
+    Status st = cuda.store_kv(dkn.view, dvn.view, pos, dk.view, dv.view);
     ASSERT_TRUE(st.ok()) << st.to_string();
     {  // the rows up to the last position; the NaN rows after them stay NaN
-      const std::vector<float> got_k = to_host(*cuda_, dk.view), got_v = to_host(*cuda_, dv.view);
+      const std::vector<float> got_k = to_host(cuda, dk.view), got_v = to_host(cuda, dv.view);
       const auto used = static_cast<std::ptrdiff_t>(n_keys * row);
       expect_all_near({got_k.begin(), got_k.begin() + used}, {keys.begin(), keys.begin() + used}, 0,
                       0, "stored keys");
@@ -267,18 +271,43 @@ TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
     }
     std::vector<float> want(q.size());
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
-    ASSERT_TRUE(ref_.attention(f32_view(q, qs), f32_view(keys, cs), f32_view(values, cs), pos,
-                               scale, f32_view(want, qs))
+    ASSERT_TRUE(ref.attention(f32_view(q, qs), f32_view(keys, cs), f32_view(values, cs), pos, scale,
+                              f32_view(want, qs))
                     .ok());
-    st = cuda_->attention(dq.view, dk.view, dv.view, pos, scale, dout.view);
+    st = cuda.attention(dq.view, dk.view, dv.view, pos, scale, dout.view);
     ASSERT_TRUE(st.ok()) << st.to_string();
-    const std::vector<float> got = to_host(*cuda_, dout.view);
+    const std::vector<float> got = to_host(cuda, dout.view);
     if (prefill) {
       expect_all_near(got, want, 0, 2e-2, "prefill attention");
       EXPECT_LE(test::relative_l2(got, want), 4e-3);
     } else {
       expect_all_near(got, want, 2e-5, 2e-5, "decode attention");
     }
+  }
+}
+
+// Every case on the default backend and on backends with the other decode attention shapes:
+// 4 and 8 keys in flight per warp (8 keys x 8 heads is two halves in softmax_keys) and the
+// one-key-at-a-time softmax.
+TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
+  struct Variant {
+    int keys_in_flight;
+    bool batched;
+  };
+  for (const Variant& variant :
+       {Variant{0, true}, Variant{4, true}, Variant{8, true}, Variant{4, false}}) {
+    SCOPED_TRACE("keys in flight " + std::to_string(variant.keys_in_flight) +
+                 (variant.batched ? " batched" : " one key at a time"));
+    std::unique_ptr<cuda::CudaBackend> owned;
+    if (variant.keys_in_flight > 0) {
+      cuda::CudaBackendOptions o;
+      o.tuning.attention_keys_in_flight = variant.keys_in_flight;
+      o.tuning.attention_batched_softmax = variant.batched;
+      std::string reason;
+      owned = test::cuda_backend_or_reason(reason, o);
+      ASSERT_TRUE(owned) << reason;
+    }
+    check_store_kv_and_attention(owned ? *owned : *cuda_, ref_, rng_);
   }
 }
 

@@ -1,13 +1,15 @@
 // Attention for a few query tokens over a long KV cache (decode): split-K over the keys.
 // Grid (kv head, split, token); a block's 4 warps take keys of its split in turns of U keys,
 // each lane holding head_dim/32 contiguous dims of the query heads that share the kv head
-// (grouped-query attention reads each key once for the whole group). Online softmax in f32;
-// each split leaves (max, sum, weighted values) in scratch and the last block of a (token, kv
-// head) to finish merges the splits (a counter per pair, reset for the next launch). The number
+// (grouped-query attention reads each key once for the whole group). Online softmax in f32,
+// updated once per U keys (softmax_keys: the scores of U keys x the group's heads reduced over
+// the warp together); each split leaves (max, sum, weighted values) in scratch and the last
+// block of a (token, kv head) to finish merges the splits (a counter per pair, reset for the
+// next launch); a lone split writes the output itself. The number
 // of keys per split is read from `positions` when the kernel runs, so the launch is the same at
 // every position (CUDA graphs); so is the number of splits in use (one per keys_per_split live
-// keys, at most the grid's): a short context is not spread over 64 blocks whose merge would
-// cost more than the keys.
+// keys, at most the grid's; one alone up to attention_single_split_keys): a short context is not
+// spread over 64 blocks whose merge would cost more than the keys.
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -38,6 +40,98 @@ __device__ __forceinline__ void softmax_step(const float (&q)[DPL], const float 
 #pragma unroll
   for (int d = 0; d < DPL; ++d) o[d] = o[d] * c + p * v[d];
   m = m_new;
+}
+
+// U keys of the online softmax at once for G query heads. The U*G partial dot products of a
+// lane are summed over the warp by halving exchanges (each step keeps half of the values and
+// adds the partner's, so N values need N-1 shuffles, not 5 each), leaving lane L the score of
+// pair L >> (5 - log2 N); that lane computes its pair's probability and its head's rescale
+// factor (two exponentials a lane instead of two per key and head) and publishes them in
+// `shared` [N + 2G floats, per warp] for every lane's value update. `live` keys of the U exist.
+template <int DPL, int G, int U>
+__device__ __forceinline__ void softmax_keys(const float (&q)[G][DPL], const float (&k)[U][DPL],
+                                             const float (&v)[U][DPL], int64_t live, float (&m)[G],
+                                             float (&l)[G], float (&o)[G][DPL], int lane,
+                                             float* shared) {
+  if constexpr (U * G > 32) {  // 32 lanes hold 32 scores: two halves of the keys
+    constexpr int H = U / 2;
+    softmax_keys<DPL, G, H>(q, *reinterpret_cast<const float(*)[H][DPL]>(&k[0]),
+                            *reinterpret_cast<const float(*)[H][DPL]>(&v[0]), live, m, l, o, lane,
+                            shared);
+    if (live > H) {
+      softmax_keys<DPL, G, H>(q, *reinterpret_cast<const float(*)[H][DPL]>(&k[H]),
+                              *reinterpret_cast<const float(*)[H][DPL]>(&v[H]), live - H, m, l, o,
+                              lane, shared);
+    }
+  } else {
+    constexpr int N = U * G;
+    constexpr int kLogN = N == 32 ? 5 : N == 16 ? 4 : N == 8 ? 3 : N == 4 ? 2 : N == 2 ? 1 : 0;
+    constexpr int kLogG = G == 8 ? 3 : G == 4 ? 2 : G == 2 ? 1 : 0;
+    static_assert((1 << kLogN) == N && (1 << kLogG) == G);
+    float part[N];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float s = 0.0f;
+#pragma unroll
+        for (int d = 0; d < DPL; ++d) s += q[g][d] * k[u][d];
+        part[u * G + g] = s;
+      }
+    }
+#pragma unroll
+    for (int half = N / 2, off = 16; half >= 1; half /= 2, off /= 2) {
+      const bool upper = (lane & off) != 0;
+#pragma unroll
+      for (int i = 0; i < half; ++i) {
+        const float send = upper ? part[i] : part[i + half];
+        const float keep = upper ? part[i + half] : part[i];
+        part[i] = keep + __shfl_xor_sync(0xffffffffu, send, off);
+      }
+    }
+    float s = part[0];
+#pragma unroll
+    for (int off = 16 >> kLogN; off >= 1; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+    const int idx = lane >> (5 - kLogN), key = idx >> kLogG, head = idx & (G - 1);
+    if (key >= live) s = -INFINITY;
+    float mx = s;  // over the keys: the lane bits above the head's
+#pragma unroll
+    for (int off = 16; off >= (1 << (5 - kLogN + kLogG)); off /= 2) {
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+    }
+    float m_old = m[0];
+#pragma unroll
+    for (int g = 1; g < G; ++g) m_old = head == g ? m[g] : m_old;
+    const float m_new = fmaxf(m_old, mx);  // finite: key 0 of a call is live
+    __syncwarp();                          // the previous call's readers are done
+    if ((lane & ((1 << (5 - kLogN)) - 1)) == 0) {
+      shared[idx] = __expf(s - m_new);
+      if (key == 0) {
+        shared[N + head] = __expf(m_old - m_new);
+        shared[N + G + head] = m_new;
+      }
+    }
+    __syncwarp();
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      const float c = shared[N + g];
+      m[g] = shared[N + G + g];
+      float psum = 0.0f;
+      float acc[DPL];
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) acc[d] = o[g][d] * c;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float p = shared[u * G + g];
+        psum += p;
+#pragma unroll
+        for (int d = 0; d < DPL; ++d) acc[d] += p * v[u][d];
+      }
+      l[g] = l[g] * c + psum;
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) o[g][d] = acc[d];
+    }
+  }
 }
 
 template <int DPL>
@@ -123,6 +217,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float part_ml[kWarps][GMAX][2];
   __shared__ float part_o[kWarps][GMAX][kHeadDim];
   __shared__ int is_last;
+  __shared__ float warp_shared[kWarps][2 * 32];  // softmax_keys' probabilities and rescales
   const int kvh = blockIdx.x, split = blockIdx.y;
   const int64_t t = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -130,9 +225,12 @@ __global__ void __launch_bounds__(kThreads)
   allow_next_kernel();
   wait_for_previous_kernel();
 
+  const bool batched = a.batched_softmax;  // uniform per launch
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
   const int grid_splits = splits;  // the scratch layout: every token has the grid's splits
-  if (a.keys_per_split > 0) {
+  if (n_keys <= a.single_split_keys) {
+    splits = 1;
+  } else if (a.keys_per_split > 0) {
     const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
     splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
   }
@@ -204,13 +302,17 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t j0 = begin + warp * U; j0 < end_loop; j0 += kWarps * U) {
     float kn[U][DPL], vn[U][DPL];
     if (j0 + kWarps * U < end_loop) load_keys(j0 + kWarps * U, kn, vn);
+    if (batched) {
+      softmax_keys<DPL, GMAX, U>(q, kr, vr, end_loop - j0, m, l, o, lane, warp_shared[warp]);
+    } else {
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      if (j0 + u >= end_loop) break;
+      for (int u = 0; u < U; ++u) {
+        if (j0 + u >= end_loop) break;
 #pragma unroll
-      for (int g = 0; g < GMAX; ++g) {
-        if (g >= group) break;
-        softmax_step<DPL>(q[g], kr[u], vr[u], m[g], l[g], o[g]);
+        for (int g = 0; g < GMAX; ++g) {
+          if (g >= group) break;
+          softmax_step<DPL>(q[g], kr[u], vr[u], m[g], l[g], o[g]);
+        }
       }
     }
 #pragma unroll
@@ -242,6 +344,22 @@ __global__ void __launch_bounds__(kThreads)
     for (int d = 0; d < DPL; ++d) part_o[warp][g][lane * DPL + d] = o[g][d];
   }
   __syncthreads();
+  // One split (a short context; uniform per launch): its result is the output, with no scratch,
+  // counter or second pass.
+  const bool alone = splits == 1;
+  // Fused rope: once every split has read q, the rotated q replaces it (the last block's job).
+  const auto rewrite_q = [&] {
+    if (!fused || warp != 0) return;
+    for (int g = 0; g < group; ++g) {
+      float* qh = const_cast<float*>(a.q) + (head0 + g) * kHeadDim + lane * DPL;
+      float x[DPL];
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
+      rotate_lane_dims<DPL>(x, lane, rope.p, cs, sn);
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) qh[d] = x[d];
+    }
+  };
   const int64_t stride = kHeadDim + 2;  // per (token, head, split): max, sum, values
   for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
     const int g = idx / kHeadDim, d = idx % kHeadDim;
@@ -255,6 +373,10 @@ __global__ void __launch_bounds__(kThreads)
         val += part_o[w][g][d] * f;
       }
     }
+    if (alone) {  // every key is in this block: sum > 0
+      a.out[(head0 + g) * kHeadDim + d] = val / sum;
+      continue;
+    }
     float* dst = scratch + ((head0 + g) * grid_splits + split) * stride;
     if (d == 0) {
       dst[0] = mx;
@@ -263,6 +385,10 @@ __global__ void __launch_bounds__(kThreads)
     dst[2 + d] = val;
   }
 
+  if (alone) {
+    rewrite_q();
+    return;
+  }
   // The last split of this (token, kv head) to finish merges all splits.
   __threadfence();
   __syncthreads();
@@ -288,17 +414,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     a.out[(head0 + g) * kHeadDim + d] = val / sum;
   }
-  if (fused && warp == 0) {  // every split has read q: the rotated q replaces it
-    for (int g = 0; g < group; ++g) {
-      float* qh = const_cast<float*>(a.q) + (head0 + g) * kHeadDim + lane * DPL;
-      float x[DPL];
-#pragma unroll
-      for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
-      rotate_lane_dims<DPL>(x, lane, rope.p, cs, sn);
-#pragma unroll
-      for (int d = 0; d < DPL; ++d) qh[d] = x[d];
-    }
-  }
+  rewrite_q();
   if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
 }
 
@@ -378,6 +494,8 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   }
   AttentionArgs a = args;
   a.keys_per_split = ctx.tuning.attention_keys_per_split;
+  a.single_split_keys = ctx.tuning.attention_single_split_keys;
+  a.batched_softmax = ctx.tuning.attention_batched_softmax;
   switch (a.head_dim) {
     case 32:
       return launch_dpl<1>(ctx, a, splits, scratch, counters, r);

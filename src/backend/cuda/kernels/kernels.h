@@ -16,9 +16,11 @@ struct KernelTuning {
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
-  int attention_keys_in_flight = 4;  // decode attention: keys a warp loads ahead (2, 4 or 8)
-  int attention_blocks_per_sm = 4;   // decode attention: splits sized for this many blocks/SM
-  int prefill_attention_warps = 8;   // 16 query rows each per prefill attention block (4 or 8)
+  int attention_single_split_keys = 160;  // decode attention: one split (no merge) up to this
+  int attention_keys_in_flight = 2;       // decode attention: keys a warp loads ahead (2, 4 or 8)
+  bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
+  int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
+  int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
 };
 
 struct LaunchContext {
@@ -138,7 +140,9 @@ struct AttentionArgs {
   int64_t head_dim = 0;
   int64_t capacity = 0;
   float scale = 1.0f;
-  int keys_per_split = 0;  // decode: splits used = ceil(live keys / this), capped by the grid
+  int keys_per_split = 0;       // decode: splits used = ceil(live keys / this), capped by the grid
+  int single_split_keys = 0;    // decode: one split while the live keys are at most this
+  bool batched_softmax = true;  // decode: a warp's keys in flight per softmax update (else one)
 };
 // Split-K over the keys, for few query tokens (decode). Needs scratch from
 // decode_attention_scratch_bytes(); `counters` [T * n_kv_heads] ints must be zero and are left
