@@ -10,11 +10,12 @@
 #   model     assemble the default model from the stashed parts and check its SHA-256
 #   test      synthetic_model_test and cuda_backend_test (the default model when assembled)
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
-#   ab        this session's decode attention changes against each other, alternating
+#   ab        this session's changes (f16 KV cache, attention load stages) against each other
+#   sanitize  compute-sanitizer initcheck / memcheck / racecheck over the recorded-step model tests
 #   variants  decode with the one-key-at-a-time attention softmax, the norm/residual fusions
 #             off, attention splits fixed, 4 keys in flight; graphs off, PDL off; prefill with
 #             4-warp attention blocks, no bf16 cache
-#   repeat    the default-model tests repeated (defaults, PDL off, graphs off): run-to-run spread
+#   repeat    the default-model tests repeated (defaults, 2 stages, f32 KV, PDL off, graphs off)
 #   modelvariants  the whole-model tests with the decode fusions switched
 #   llama     write the synthetic GGUF, llama.cpp's llama-bench (.device/llama, built here with
 #             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
@@ -149,35 +150,52 @@ phase_variants() {
   HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb qwen3-8b_tg128_nofold qwen3-8b -p 0 -g 128 -n 3
 }
 
-# A/B of this session's decode attention changes, alternating (twice each) so drift hits every
-# variant: one split alone for short contexts, rope + KV store inside attention, the attention of
-# the session's start (one key at a time, 4 keys in flight, no lone split); tg512 for contexts
-# past the lone-split limit.
+# A/B of this session's changes, alternating (twice each) so drift hits every variant: the f16
+# KV cache (default) against f32; decode attention with 3 register stages of keys (default)
+# against 2 (one round ahead, as before) and 4, and its grid sized for 5 blocks per SM.
 phase_ab() {
   for rep in 1 2; do
-    hb ab${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab${rep}_tg128_nosingle llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_tg128_ropeattn llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_ATTN_BATCHED=0 HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=4 HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab${rep}_tg128_oldattn llama3-8b -p 0 -g 128 -n 3
-    hb ab${rep}_qwen_default qwen3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_qwen_ropeattn qwen3-8b -p 0 -g 128 -n 3
     hb ab${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab${rep}_d32k_ropeattn llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_STAGES=2 hb ab${rep}_d32k_s2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_STAGES=4 hb ab${rep}_d32k_s4 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_BLOCKS_PER_SM=5 hb ab${rep}_d32k_b5 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_KV_F16=0 hb ab${rep}_d32k_kvf32 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    hb ab${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_ATTN_STAGES=2 hb ab${rep}_tg128_s2 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_KV_F16=0 hb ab${rep}_tg128_kvf32 llama3-8b -p 0 -g 128 -n 3
   done
-  hb ab_tg512_default llama3-8b -p 0 -g 512 -n 2
-  HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=0 hb ab_tg512_nosingle llama3-8b -p 0 -g 512 -n 2
-  HEARTH_CUDA_FUSE_ROPE_ATTN=1 hb ab_tg512_ropeattn llama3-8b -p 0 -g 512 -n 2
+  hb ab_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_STAGES=2 hb ab_d8k_s2 llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
 }
 
-# Run to run: the default model's CPU-vs-CUDA statistics, four times each with the defaults,
-# with PDL off and with graphs off (a difference between repeats would be a race).
-phase_repeat() {
-  for v in "" "HEARTH_CUDA_PDL=0" "HEARTH_CUDA_GRAPHS=0"; do
-    log "CudaModelTest.DefaultModel* x4 with ${v:-the defaults}"
-    env $v timeout 200 "$H/bin/cuda_backend_test" --gtest_filter='CudaModelTest.DefaultModel*' \
-      --gtest_repeat=4 > "$OUT/test-repeat.log" 2>&1
+# compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads
+# of memory never written (initcheck), out of bounds (memcheck), shared-memory races (racecheck).
+phase_sanitize() {
+  local cs
+  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  for tool in initcheck memcheck racecheck; do
+    log "compute-sanitizer --tool $tool"
+    timeout 150 "$cs" --tool "$tool" --print-limit 12 "$H/bin/cuda_backend_test" \
+      --gtest_filter='CudaModelTest.RecordedDecode*:CudaModelTest.Synthetic*' \
+      > "$OUT/sanitize-$tool.log" 2>&1
     echo "exit $?"
-    grep -E "^\[ default|^[0-9] of 5|Failure" "$OUT/test-repeat.log" | head -20
+    grep -E "ERROR SUMMARY|Uninitialized|Invalid|[Rr]ace|hazard|at .*in |FAILED|PASSED" \
+      "$OUT/sanitize-$tool.log" | head -24
+  done
+}
+
+# Run to run: the default model's CPU-vs-CUDA statistics and the recorded-step test, twice each
+# with the defaults, with 2 attention load stages, with f32 KV caches, with PDL off and with
+# graphs off (a difference between repeats of one setting would be a race or a read of memory
+# never written).
+phase_repeat() {
+  for v in "" "HEARTH_CUDA_ATTN_STAGES=2" "HEARTH_CUDA_KV_F16=0" "HEARTH_CUDA_PDL=0" "HEARTH_CUDA_GRAPHS=0"; do
+    log "CudaModelTest.DefaultModel*:CudaModelTest.Recorded* x2 with ${v:-the defaults}"
+    env $v timeout 200 "$H/bin/cuda_backend_test" \
+      --gtest_filter='CudaModelTest.DefaultModel*:CudaModelTest.Recorded*' \
+      --gtest_repeat=2 > "$OUT/test-repeat.log" 2>&1
+    echo "exit $?"
+    grep -E "^\[ default|^\[ prompt|^[0-9] of 5|Failure|differ from" "$OUT/test-repeat.log" | head -20
   done
 }
 

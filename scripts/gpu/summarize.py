@@ -9,7 +9,7 @@ and llama.cpp's llama-bench on the same synthetic GGUF.
 
 Prefill flops: 2 x (matrix parameters of the layers) per token, plus causal attention
 2 x 2 x head_dim x heads x layers x (depth + t) summed over the prompt (the output head runs for
-the last token only). Decode bytes: what `hearth bench` reports (weights + f32 KV read per token).
+the last token only). Decode bytes: what `hearth bench` reports (weights + KV read per token: f16 on CUDA, f32 on CPU).
 """
 import glob
 import json

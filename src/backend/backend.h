@@ -73,6 +73,9 @@ class Backend {
   // Uninitialised memory for activations or KV caches that this backend's ops can use.
   virtual Expected<BackendBuffer> allocate(size_t bytes) = 0;
   virtual Status reserve_scratch(const ScratchPlan& plan) = 0;
+  // Element type of the KV caches models make for this backend (store_kv and attention take
+  // keys/values of it): f32 unless a backend reads f16 faster (half the bytes per decode step).
+  virtual DType kv_cache_dtype() const { return DType::kF32; }
 
   // --- ops ---------------------------------------------------------------------------------
   // out[T, dim] = rows `tokens` of table [vocab, dim]; OutOfRange for an id outside the table.

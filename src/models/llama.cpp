@@ -482,6 +482,7 @@ Expected<std::unique_ptr<KvCache>> LlamaModel::new_kv_cache(int64_t max_tokens) 
   g.n_kv_heads = config_.n_kv_heads;
   g.head_dim = config_.head_dim;
   g.capacity = max_tokens == 0 ? info_.context_length : max_tokens;
+  g.dtype = backend_->kv_cache_dtype();
   ScratchPlan plan;
   plan.max_tokens = max_batch_;
   plan.max_attention_keys = g.capacity;

@@ -179,9 +179,19 @@ double encode_seconds(const Tokenizer& tok, const std::string& text) {
   return best;
 }
 
-// Doubling the input must not quadruple the time: a 100k-token document, and a single 200k
-// character word (one BPE piece, the worst case for merging).
+// Four times the input must not take sixteen times as long: a 100k-token document, and a single
+// 200k character word (one BPE piece, the worst case for merging). Linear encoding takes about
+// 4x, quadratic 16x; the bound is 8x, which leaves room for the cache misses of the longer text
+// (ASan's shadow memory made doubling cost 3.2x, so the sanitizer build skips it: its timings
+// say nothing about the algorithm).
 TEST(TokenizerBehaviorTest, EncodingScalesLinearly) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "timing under AddressSanitizer is not the algorithm's";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "timing under AddressSanitizer is not the algorithm's";
+#endif
+#endif
   for (const std::string& name : {std::string("qwen3"), std::string("gemma3")}) {
     HEARTH_REQUIRE_TOKENIZER(tok, name);
     std::string doc;
@@ -194,11 +204,11 @@ TEST(TokenizerBehaviorTest, EncodingScalesLinearly) {
     std::string word;
     for (size_t i = 0; i < 200000; ++i) word += static_cast<char>('a' + (i * 7 + i / 13) % 26);
     for (const std::string* text : {&doc, &word}) {
-      const std::string half = text->substr(0, text->size() / 2);
-      const double t_half = encode_seconds(*tok, half);
+      const std::string quarter = text->substr(0, text->size() / 4);
+      const double t_quarter = encode_seconds(*tok, quarter);
       const double t_full = encode_seconds(*tok, *text);
-      EXPECT_LT(t_full, 3.0 * t_half + 0.01)
-          << name << ": " << t_half << " s for half, " << t_full << " s for the whole";
+      EXPECT_LT(t_full, 8.0 * t_quarter + 0.02)
+          << name << ": " << t_quarter << " s for a quarter, " << t_full << " s for the whole";
     }
   }
 }

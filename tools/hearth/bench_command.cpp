@@ -23,12 +23,14 @@
 #include "backend/cpu/bandwidth_probe.h"
 #include "backend/cpu/cpu_features.h"
 #include "commands.h"
+#include "core/dtype.h"
 #include "core/process_stats.h"
 #include "core/thread_pool.h"
 #include "engine_flags.h"
 #include "formats/gguf/gguf_file.h"
 #include "models/load_model.h"
 #include "models/synthetic_model.h"
+#include "runtime/kv/kv_cache.h"
 
 namespace hearth::cli {
 namespace {
@@ -236,13 +238,15 @@ int run_bench(const BenchArgs& args) {
                                 {"pp_tokens_per_s", to_json(pp_s)},
                                 {"tg_tokens_per_s", to_json(tg_s)},
                                 {"ttft_ms", to_json(ttft_s)},
-                                {"peak_rss_bytes", peak_rss}};
+                                {"peak_rss_bytes", peak_rss},
+                                {"kv_cache", std::string(dtype_name((*cache)->geometry().dtype))}};
 
-  // Decode reads the weights once per token plus the cached K/V (f32) of the positions so far:
-  // on average depth + n_gen / 2 of them during tg.
-  const double kv_bytes =
-      2.0 * static_cast<double>(info.n_layers * info.n_kv_heads * info.head_dim) * sizeof(float) *
-      (static_cast<double>(args.depth) + static_cast<double>(args.n_gen) / 2.0);
+  // Decode reads the weights once per token plus the cached K/V (f32, or f16 on CUDA) of the
+  // positions so far: on average depth + n_gen / 2 of them during tg.
+  const KvCacheGeometry& kv = (*cache)->geometry();
+  const double kv_bytes = 2.0 * static_cast<double>(kv.n_layers * kv.n_kv_heads * kv.head_dim) *
+                          static_cast<double>(dtype_traits(kv.dtype).block_bytes) *
+                          (static_cast<double>(args.depth) + static_cast<double>(args.n_gen) / 2.0);
   const double bytes_per_token = static_cast<double>(weights) + kv_bytes;
   out["bytes_per_token"] = bytes_per_token;
   if (args.bandwidth) {

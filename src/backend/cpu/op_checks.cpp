@@ -50,11 +50,35 @@ Status check_matmul(const TensorView& x, const TensorView& w, const TensorView* 
   return {};
 }
 
+Status check_kv_cache(std::string_view op, const TensorView& keys, const TensorView& values) {
+  const std::string what = std::string(op) + " KV cache";
+  if (keys.dtype() != values.dtype() ||
+      (keys.dtype() != DType::kF32 && keys.dtype() != DType::kF16)) {
+    return invalid_argument(what + " must be f32 or f16 keys and values of one type, got " +
+                            std::string(dtype_name(keys.dtype())) + " and " +
+                            std::string(dtype_name(values.dtype())));
+  }
+  for (const TensorView* t : {&keys, &values}) {
+    if (t->empty() && t->numel() != 0) return invalid_argument(what + " has no data");
+    if (t->shape().rank() != 3) {
+      return invalid_argument(what + " must be 3-D, got shape " + t->shape().to_string());
+    }
+  }
+  if (!(keys.shape() == values.shape())) {
+    return shape_mismatch(op, "keys", keys.shape(), "values", values.shape());
+  }
+  return {};
+}
+
 Status check_attention(const TensorView& q, const TensorView& k, const TensorView& v,
-                       std::span<const int32_t> positions, const TensorView& out) {
+                       std::span<const int32_t> positions, const TensorView& out, bool kv_f16) {
   HEARTH_RETURN_IF_ERROR(check_f32(q, 3, "attention query"));
-  HEARTH_RETURN_IF_ERROR(check_f32(k, 3, "attention keys"));
-  HEARTH_RETURN_IF_ERROR(check_f32(v, 3, "attention values"));
+  if (kv_f16) {
+    HEARTH_RETURN_IF_ERROR(check_kv_cache("attention", k, v));
+  } else {
+    HEARTH_RETURN_IF_ERROR(check_f32(k, 3, "attention keys"));
+    HEARTH_RETURN_IF_ERROR(check_f32(v, 3, "attention values"));
+  }
   HEARTH_RETURN_IF_ERROR(check_f32(out, 3, "attention output"));
   if (!(k.shape() == v.shape())) {
     return shape_mismatch("attention", "keys", k.shape(), "values", v.shape());

@@ -18,8 +18,12 @@ Status check_same_f32_elements(std::string_view op, const TensorView& a, const T
 // x[T, K], w[N, K], optional bias[N] f32, y[T, N].
 Status check_matmul(const TensorView& x, const TensorView& w, const TensorView* bias,
                     const TensorView& y);
-// q[T, H, hd], k = v [n_keys, H_kv, hd], out like q, one position per token.
+// q[T, H, hd], k = v [n_keys, H_kv, hd], out like q, one position per token. k and v are f32, or
+// f32 or f16 of the same type when kv_f16 is set (a backend whose caches may be f16).
 Status check_attention(const TensorView& q, const TensorView& k, const TensorView& v,
-                       std::span<const int32_t> positions, const TensorView& out);
+                       std::span<const int32_t> positions, const TensorView& out,
+                       bool kv_f16 = false);
+// A KV cache pair: keys and values of the same shape [capacity, H_kv, hd], both f32 or both f16.
+Status check_kv_cache(std::string_view op, const TensorView& keys, const TensorView& values);
 
 }  // namespace hearth::cpu

@@ -30,6 +30,11 @@
 
 namespace hearth::cuda {
 
+// The kernels' name for a KV cache tensor's type (f16 or f32, checked by cpu::check_kv_cache).
+inline KvFormat kv_format(const TensorView& t) {
+  return t.dtype() == DType::kF16 ? KvFormat::kF16 : KvFormat::kF32;
+}
+
 struct CudaBackendOptions {
   int device = 0;
   bool graphs = true;         // record decode steps as CUDA graphs (run_step)
@@ -38,6 +43,7 @@ struct CudaBackendOptions {
   bool fuse_norm = true;      // decode: rms_norm computed inside the matvec that reads it
   bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
   bool fuse_rope_attention = false;  // decode, one token: rope and the KV store inside attention
+  bool kv_f16 = true;                // KV caches in f16 (kv_cache_dtype), else f32
   KernelTuning tuning;               // launch shapes (kernels/kernels.h)
 };
 
@@ -62,6 +68,7 @@ class CudaBackend final : public Backend {
   Expected<TensorView> prepare_vector(std::string_view name, const TensorView& stored) override;
   Expected<BackendBuffer> allocate(size_t bytes) override;
   Status reserve_scratch(const ScratchPlan& plan) override;
+  DType kv_cache_dtype() const override { return options_.kv_f16 ? DType::kF16 : DType::kF32; }
 
   Status embedding(const TensorView& table, std::span<const int32_t> tokens,
                    const TensorView& out) override;
@@ -219,8 +226,9 @@ class CudaBackend final : public Backend {
   // store_kv after the two ropes, held for the attention that reads the cache (one token).
   struct PendingStore {
     const float* v = nullptr;
-    float* keys = nullptr;
-    float* values = nullptr;
+    KvFormat kv = KvFormat::kF16;
+    void* keys = nullptr;
+    void* values = nullptr;
   };
   PendingStore store_;
   bool pending_store_ = false;

@@ -9,9 +9,11 @@
 // HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
 // HEARTH_CUDA_FUSE_ROPE_ATTN=1 (decode rope + KV store inside attention; off by default: slower
 // in docs/PERFORMANCE.md),
-// HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2|4|8 and HEARTH_CUDA_ATTN_BLOCKS_PER_SM=N (decode attention's
+// HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2|4 and HEARTH_CUDA_ATTN_BLOCKS_PER_SM=N (decode attention's
 // loads ahead per warp and grid), HEARTH_CUDA_ATTN_BATCHED=0 (decode attention's softmax one key
-// at a time instead of softmax_keys over a warp's keys in flight).
+// at a time instead of softmax_keys over a warp's keys in flight), HEARTH_CUDA_KV_F16=0 (f32 KV
+// caches instead of f16), HEARTH_CUDA_ATTN_STAGES=2|3|4 (decode attention: rounds of keys a warp
+// has loading at once).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +52,7 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.fuse_norm = !env_off("HEARTH_CUDA_FUSE_NORM");
   options.fuse_residual = !env_off("HEARTH_CUDA_FUSE_RESIDUAL");
   options.fuse_rope_attention = env_int("HEARTH_CUDA_FUSE_ROPE_ATTN", 0) == 1;
+  options.kv_f16 = !env_off("HEARTH_CUDA_KV_F16");
   cuda::KernelTuning& t = options.tuning;
   t.matvec_blocks_per_sm = env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", t.matvec_blocks_per_sm);
   t.matvec_prefetch_rounds =
@@ -61,6 +64,7 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.attention_keys_in_flight =
       env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", t.attention_keys_in_flight);
   t.attention_batched_softmax = !env_off("HEARTH_CUDA_ATTN_BATCHED");
+  t.attention_load_stages = env_int("HEARTH_CUDA_ATTN_STAGES", t.attention_load_stages);
   t.attention_blocks_per_sm =
       std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", t.attention_blocks_per_sm));
   t.prefill_attention_warps =

@@ -54,10 +54,10 @@ Status CudaBackend::flush_pending() {
     const PendingRope& q = ropes_[0];
     const PendingRope& k = ropes_[1];
     ropes = 0;
-    HEARTH_RETURN_IF_ERROR(
-        launch_status(rope_qk_store(ctx_, q.x, q.heads, k.x, store_.v, k.heads, q.n_tokens,
-                                    q.head_dim, q.positions, q.params, store_.keys, store_.values),
-                      "rope_qk_store"));
+    HEARTH_RETURN_IF_ERROR(launch_status(
+        rope_qk_store(ctx_, q.x, q.heads, k.x, store_.v, k.heads, q.n_tokens, q.head_dim,
+                      q.positions, q.params, store_.kv, store_.keys, store_.values),
+        "rope_qk_store"));
   }
   for (int i = 0; i < ropes; ++i) {
     const PendingRope& r = ropes_[i];
@@ -244,13 +244,13 @@ Expected<bool> CudaBackend::fuse_rope_store_kv(const TensorView& k, const Tensor
   const PendingRope& q = ropes_[0];
   if (options_.fuse_rope_attention && q.n_tokens == 1 &&
       decode_rope_supported(q.head_dim, q.params)) {  // held for the attention that follows
-    store_ = {v.data_as<const float>(), keys.data_as<float>(), values.data_as<float>()};
+    store_ = {v.data_as<const float>(), kv_format(keys), keys.data(), values.data()};
     pending_store_ = true;
     return true;
   }
   const cudaError_t err = rope_qk_store(ctx_, q.x, q.heads, ropes_[1].x, v.data_as<const float>(),
                                         ropes_[1].heads, q.n_tokens, q.head_dim, positions,
-                                        q.params, keys.data_as<float>(), values.data_as<float>());
+                                        q.params, kv_format(keys), keys.data(), values.data());
   if (err == cudaErrorInvalidValue) return false;
   pending_ropes_ = 0;
   HEARTH_RETURN_IF_ERROR(launch_status(err, "rope_qk_store"));

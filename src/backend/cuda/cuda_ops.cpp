@@ -228,9 +228,8 @@ Status CudaBackend::rope(const TensorView& x, std::span<const int32_t> positions
 Status CudaBackend::store_kv(const TensorView& k, const TensorView& v,
                              std::span<const int32_t> positions, const TensorView& keys,
                              const TensorView& values) {
-  for (const TensorView* t : {&k, &v, &keys, &values}) {
-    HEARTH_RETURN_IF_ERROR(cpu::check_f32(*t, 3, "store_kv tensor"));
-  }
+  for (const TensorView* t : {&k, &v}) HEARTH_RETURN_IF_ERROR(cpu::check_f32(*t, 3, "store_kv"));
+  HEARTH_RETURN_IF_ERROR(cpu::check_kv_cache("store_kv", keys, values));
   const auto n = static_cast<int64_t>(positions.size());
   if (!(k.shape() == v.shape()) || k.shape()[0] != n || !(keys.shape() == values.shape()) ||
       keys.shape()[1] != k.shape()[1] || keys.shape()[2] != k.shape()[2]) {
@@ -245,14 +244,14 @@ Status CudaBackend::store_kv(const TensorView& k, const TensorView& v,
   HEARTH_RETURN_IF_ERROR(flush_pending());
   const int64_t row = k.shape()[1] * k.shape()[2];
   return launch_status(cuda::store_kv(ctx_, k.data_as<const float>(), v.data_as<const float>(), n,
-                                      row, pos, keys.data_as<float>(), values.data_as<float>()),
+                                      row, pos, kv_format(keys), keys.data(), values.data()),
                        "store_kv");
 }
 
 Status CudaBackend::attention(const TensorView& q, const TensorView& k, const TensorView& v,
                               std::span<const int32_t> positions, float scale,
                               const TensorView& out) {
-  HEARTH_RETURN_IF_ERROR(cpu::check_attention(q, k, v, positions, out));
+  HEARTH_RETURN_IF_ERROR(cpu::check_attention(q, k, v, positions, out, /*kv_f16=*/true));
   AttentionArgs a;
   a.n_tokens = q.shape()[0];
   a.n_heads = q.shape()[1];
@@ -279,8 +278,8 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
   DecodeRope rope;
   const DecodeRope* fused_rope = nullptr;
   if (pending_store_ && a.n_tokens == 1 && decode_ok && ropes_[0].x == q.data_as<float>() &&
-      ropes_[0].positions == pos && store_.keys == k.data_as<float>() &&
-      store_.values == v.data_as<float>()) {  // held only where decode_rope_supported()
+      ropes_[0].positions == pos && store_.keys == k.data() &&
+      store_.values == v.data()) {  // held only where decode_rope_supported()
     rope.k = ropes_[1].x;
     rope.v = store_.v;
     rope.p = ropes_[0].params;
@@ -289,8 +288,9 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
     HEARTH_RETURN_IF_ERROR(flush_pending());
   }
   a.q = q.data_as<const float>();
-  a.keys = k.data_as<const float>();
-  a.values = v.data_as<const float>();
+  a.keys = k.data();
+  a.values = v.data();
+  a.kv = kv_format(k);
   a.out = out.data_as<float>();
   if (a.n_tokens > kMatvecMaxTokens && prefill_attention_supports(a.head_dim)) {
     a.positions = pos;

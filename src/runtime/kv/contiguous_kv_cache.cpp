@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/checked_math.h"
+#include "core/dtype.h"
 
 namespace hearth {
 
@@ -17,7 +18,11 @@ Expected<std::unique_ptr<ContiguousKvCache>> ContiguousKvCache::create(Backend& 
         ", kv heads " + std::to_string(g.n_kv_heads) + ", head dim " + std::to_string(g.head_dim) +
         ", capacity " + std::to_string(g.capacity));
   }
-  std::optional<uint64_t> bytes = sizeof(float);
+  if (g.dtype != DType::kF32 && g.dtype != DType::kF16) {
+    return invalid_argument("KV cache elements must be f32 or f16, not " +
+                            std::string(dtype_name(g.dtype)));
+  }
+  std::optional<uint64_t> bytes = dtype_traits(g.dtype).block_bytes;
   for (int64_t d : {g.n_layers, g.capacity, g.n_kv_heads, g.head_dim}) {
     if (bytes) bytes = checked_mul(*bytes, static_cast<uint64_t>(d));
   }
@@ -46,10 +51,11 @@ Expected<KvViews> ContiguousKvCache::range(int64_t layer, int64_t first, int64_t
                         std::to_string(geometry_.capacity) + " positions");
   }
   const int64_t row = geometry_.n_kv_heads * geometry_.head_dim;
-  const auto offset =
-      static_cast<size_t>((layer * geometry_.capacity + first) * row) * sizeof(float);
+  const auto offset = static_cast<size_t>((layer * geometry_.capacity + first) * row) *
+                      dtype_traits(geometry_.dtype).block_bytes;
   const Shape shape{count, geometry_.n_kv_heads, geometry_.head_dim};
-  return KvViews{keys_.view(DType::kF32, shape, offset), values_.view(DType::kF32, shape, offset)};
+  return KvViews{keys_.view(geometry_.dtype, shape, offset),
+                 values_.view(geometry_.dtype, shape, offset)};
 }
 
 Expected<KvViews> ContiguousKvCache::slots(int64_t layer, int64_t first, int64_t count) {

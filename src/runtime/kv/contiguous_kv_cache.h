@@ -1,5 +1,6 @@
-// A KvCache holding every layer's keys and values for positions [0, capacity) in one f32 buffer
-// per tensor: keys and values are each [n_layers, capacity, n_kv_heads, head_dim].
+// A KvCache holding every layer's keys and values for positions [0, capacity) in one buffer per
+// tensor (f32, or f16 where the backend asks for it): keys and values are each [n_layers, capacity,
+// n_kv_heads, head_dim].
 #pragma once
 
 #include <memory>

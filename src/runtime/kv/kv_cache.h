@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 #include "hearth/status.h"
 
@@ -14,10 +15,12 @@ struct KvCacheGeometry {
   int64_t n_layers = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
-  int64_t capacity = 0;  // positions the cache can hold
+  int64_t capacity = 0;       // positions the cache can hold
+  DType dtype = DType::kF32;  // of keys and values: f32, or f16 where the backend asks for it
 };
 
-// Keys and values for a run of positions of one layer: [n_positions, n_kv_heads, head_dim] each.
+// Keys and values for a run of positions of one layer: [n_positions, n_kv_heads, head_dim] each,
+// of the geometry's dtype.
 struct KvViews {
   TensorView keys;
   TensorView values;

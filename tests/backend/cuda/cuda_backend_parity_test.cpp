@@ -10,7 +10,9 @@
 //  - prefill matmul (> 8 rows) multiplies bf16 copies of x and w on tensor cores with f32
 //    accumulation: bf16 keeps 8 significant bits, so each rounding is off by at most 2^-8
 //    relative and each product by 2^-7; 2^-7 * 1.01 of sum |w_i x_i| bounds the output.
-//  - decode attention is f32 throughout (__expf): 2e-5 of the values' magnitude (~1).
+//  - decode attention is f32 throughout (__expf): 2e-5 of the values' magnitude (~1). An f16
+//    cache holds k and v rounded to nearest (as the host's f32_to_fp16 does); the reference then
+//    reads the same rounded values from its f32 cache, so the bounds are the f32 ones.
 //  - prefill attention rounds q, k, v and the softmax weights to fp16 (2^-11 relative each) for
 //    the tensor cores. With q, k, v ~ N(0, 1) and head_dim 128, sum |q_i k_i| * scale is about 7,
 //    so a score moves by at most 2 * 2^-11 * 7 = 0.007 and an output (a convex combination of
@@ -29,12 +31,14 @@
 
 namespace hearth {
 namespace {
+using test::as_cached;
 using test::CudaParityTest;
 using test::decode_quantizes_activations;
 using test::DeviceTensor;
 using test::expect_all_near;
 using test::expect_matmul_near;
 using test::f32_view;
+using test::kv_to_device;
 using test::matmul_tolerance;
 using test::normal_floats;
 using test::to_device;
@@ -244,19 +248,22 @@ void check_store_kv_and_attention(cuda::CudaBackend& cuda, ReferenceBackend& ref
     std::vector<float> k_new = normal_floats(c.t * row, rng);
     std::vector<float> v_new = normal_floats(c.t * row, rng);
     // The cache: past keys random, the rest NaN (rows past the positions must never be read).
-    std::vector<float> keys = normal_floats(capacity * row, rng);
-    std::vector<float> values = normal_floats(capacity * row, rng);
+    // (As the cache holds them: f16-rounded for an f16 cache, so the reference reads the same.)
+    std::vector<float> keys = as_cached(cuda, normal_floats(capacity * row, rng));
+    std::vector<float> values = as_cached(cuda, normal_floats(capacity * row, rng));
     for (int64_t i = c.past * row; i < capacity * row; ++i) keys[i] = values[i] = NAN;
     std::vector<int32_t> pos(static_cast<size_t>(c.t));
     for (int64_t i = 0; i < c.t; ++i) pos[i] = static_cast<int32_t>(c.past + i);
 
     const Shape qs{c.t, c.heads, c.hd}, ns{c.t, c.kv_heads, c.hd}, cs{capacity, c.kv_heads, c.hd};
     const DeviceTensor dq = to_device(cuda, q, qs), dkn = to_device(cuda, k_new, ns),
-                       dvn = to_device(cuda, v_new, ns), dk = to_device(cuda, keys, cs),
-                       dv = to_device(cuda, values, cs);
+                       dvn = to_device(cuda, v_new, ns), dk = kv_to_device(cuda, keys, cs),
+                       dv = kv_to_device(cuda, values, cs);
     const DeviceTensor dout = test::poisoned(cuda, qs);
-    ASSERT_TRUE(ref.store_kv(f32_view(k_new, ns), f32_view(v_new, ns), pos, f32_view(keys, cs),
-                             f32_view(values, cs))
+    // The reference stores f32; an f16 cache holds the new rows rounded to nearest.
+    std::vector<float> k_cached = as_cached(cuda, k_new), v_cached = as_cached(cuda, v_new);
+    ASSERT_TRUE(ref.store_kv(f32_view(k_cached, ns), f32_view(v_cached, ns), pos,
+                             f32_view(keys, cs), f32_view(values, cs))
                     .ok());
     Status st = cuda.store_kv(dkn.view, dvn.view, pos, dk.view, dv.view);
     ASSERT_TRUE(st.ok()) << st.to_string();
@@ -286,23 +293,31 @@ void check_store_kv_and_attention(cuda::CudaBackend& cuda, ReferenceBackend& ref
   }
 }
 
-// Every case on the default backend and on backends with the other decode attention shapes:
-// 4 and 8 keys in flight per warp (8 keys x 8 heads is two halves in softmax_keys) and the
-// one-key-at-a-time softmax.
+// Every case on the default backend (f16 caches, 2 keys per softmax update, 3 load stages) and
+// on backends with the other decode attention shapes: 2 and 4 stages, 4 keys per update (4 keys
+// x 8 heads fills a warp in softmax_keys), the one-key-at-a-time softmax, and f32 caches.
 TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
+  ASSERT_EQ(cuda_->kv_cache_dtype(), DType::kF16);
   struct Variant {
-    int keys_in_flight;
+    int keys_in_flight, stages;
     bool batched;
+    bool kv_f16;
   };
   for (const Variant& variant :
-       {Variant{0, true}, Variant{4, true}, Variant{8, true}, Variant{4, false}}) {
-    SCOPED_TRACE("keys in flight " + std::to_string(variant.keys_in_flight) +
-                 (variant.batched ? " batched" : " one key at a time"));
+       {Variant{0, 3, true, true}, Variant{2, 2, true, true}, Variant{2, 4, true, true},
+        Variant{4, 2, true, true}, Variant{2, 3, false, true}, Variant{2, 3, true, false},
+        Variant{4, 2, false, false}}) {
+    SCOPED_TRACE("keys in flight " + std::to_string(variant.keys_in_flight) + ", " +
+                 std::to_string(variant.stages) + " stages" +
+                 (variant.batched ? ", batched" : ", one key at a time") +
+                 (variant.kv_f16 ? ", f16 cache" : ", f32 cache"));
     std::unique_ptr<cuda::CudaBackend> owned;
     if (variant.keys_in_flight > 0) {
       cuda::CudaBackendOptions o;
       o.tuning.attention_keys_in_flight = variant.keys_in_flight;
+      o.tuning.attention_load_stages = variant.stages;
       o.tuning.attention_batched_softmax = variant.batched;
+      o.kv_f16 = variant.kv_f16;
       std::string reason;
       owned = test::cuda_backend_or_reason(reason, o);
       ASSERT_TRUE(owned) << reason;
@@ -376,8 +391,8 @@ TEST_F(CudaParityTest, RecordedStepsReplayWithEachStepsTokensAndPositions) {
   for (int64_t i = 0; i < hd / 2; ++i) spec.inv_freq.push_back(std::pow(10000.0, -2.0 * i / hd));
   const Shape cs{capacity, heads, hd};
   std::vector<float> nan_cache(static_cast<size_t>(cs.numel()), NAN);
-  const DeviceTensor dkeys = to_device(*cuda_, nan_cache, cs),
-                     dvalues = to_device(*cuda_, nan_cache, cs);
+  const DeviceTensor dkeys = kv_to_device(*cuda_, nan_cache, cs),
+                     dvalues = kv_to_device(*cuda_, nan_cache, cs);
   const DeviceTensor dx = test::poisoned(*cuda_, Shape{1, heads * hd});
   std::vector<float> keys = nan_cache, values = nan_cache;
   const int64_t steps = 6;
@@ -408,8 +423,12 @@ TEST_F(CudaParityTest, RecordedStepsReplayWithEachStepsTokensAndPositions) {
   EXPECT_EQ(cuda_->graph_replays(), steps - 1);
   const auto got_k = to_host(*cuda_, dkeys.view), got_v = to_host(*cuda_, dvalues.view);
   const size_t written = static_cast<size_t>(steps * heads * hd);
+  keys = as_cached(*cuda_, keys);
+  values = as_cached(*cuda_, values);
+  // Rotated keys within a float ulp may round to neighbouring halves: one f16 ulp.
+  const double key_rel = cuda_->kv_cache_dtype() == DType::kF16 ? 1e-3 : 1e-6;
   expect_all_near({got_k.begin(), got_k.begin() + written}, {keys.begin(), keys.begin() + written},
-                  1e-6, 1e-6, "replayed keys");
+                  key_rel, 1e-6, "replayed keys");
   expect_all_near({got_v.begin(), got_v.begin() + written},
                   {values.begin(), values.begin() + written}, 1e-6, 0, "replayed values");
   for (size_t i = written; i < got_k.size(); ++i) ASSERT_TRUE(std::isnan(got_k[i])) << i;
@@ -458,6 +477,14 @@ TEST_F(CudaParityTest, BadArgumentsAndMisuseAreClearErrors) {
   EXPECT_EQ(st.code(), StatusCode::kOutOfRange) << st.to_string();
   st = cuda_->store_kv(kv.view, kv.view, std::vector<int32_t>{3}, kv.view, kv.view);
   EXPECT_EQ(st.code(), StatusCode::kOutOfRange) << st.to_string();
+  // Keys and values of different types, or of a type no cache has.
+  const DeviceTensor kv16 = kv_to_device(*cuda_, host, Shape{1, 1, 64});
+  st = cuda_->store_kv(kv.view, kv.view, std::vector<int32_t>{0}, kv16.view, kv.view);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+  EXPECT_NE(st.message().find("f32 or f16"), std::string::npos) << st.message();
+  const TensorView as_i32(kv.view.data(), DType::kI32, Shape{1, 1, 64});
+  st = cuda_->attention(kv.view, as_i32, as_i32, std::vector<int32_t>{0}, 1.0f, out.view);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
   // A model too big for the GPU is refused up front with the numbers.
   st = cuda_->reserve_weights(uint64_t{1} << 50);
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);

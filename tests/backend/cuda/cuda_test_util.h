@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_backend.h"
+#include "core/fp16.h"
 
 namespace hearth::test {
 
@@ -47,8 +49,47 @@ inline DeviceTensor poisoned(cuda::CudaBackend& be, Shape shape) {
   return to_device(be, std::vector<float>(static_cast<size_t>(shape.numel()), NAN), shape);
 }
 
+// `host` as a KV cache of the backend's type holds it: rounded to f16 where the caches are f16.
+inline std::vector<float> as_cached(const cuda::CudaBackend& be, std::vector<float> host) {
+  if (be.kv_cache_dtype() == DType::kF16) {
+    for (float& x : host) x = fp16_to_f32(f32_to_fp16(x));
+  }
+  return host;
+}
+
+// A KV cache tensor of the backend's cache type (f16 unless the options say f32) holding `host`
+// (rounded, for f16).
+inline DeviceTensor kv_to_device(cuda::CudaBackend& be, const std::vector<float>& host,
+                                 Shape shape) {
+  if (be.kv_cache_dtype() != DType::kF16) return to_device(be, host, shape);
+  DeviceTensor t;
+  std::vector<uint16_t> bits(host.size());
+  for (size_t i = 0; i < host.size(); ++i) bits[i] = f32_to_fp16(host[i]);
+  auto buf = be.allocate(bits.size() * sizeof(uint16_t));
+  EXPECT_TRUE(buf.ok()) << buf.status().to_string();
+  if (!buf.ok()) return t;
+  t.buffer = std::move(buf).value();
+  t.view = TensorView(t.buffer.data(), DType::kF16, shape);
+  EXPECT_TRUE(be.synchronize().ok());
+  EXPECT_EQ(cudaMemcpy(t.view.data(), bits.data(), bits.size() * sizeof(uint16_t),
+                       cudaMemcpyHostToDevice),
+            cudaSuccess);
+  return t;
+}
+
+// A device tensor's values as floats (f32, or an f16 KV cache widened).
 inline std::vector<float> to_host(cuda::CudaBackend& be, const TensorView& t) {
   std::vector<float> out(static_cast<size_t>(t.numel()));
+  if (t.dtype() == DType::kF16) {
+    std::vector<uint16_t> bits(out.size());
+    const Status st = be.synchronize();
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(
+        cudaMemcpy(bits.data(), t.data(), bits.size() * sizeof(uint16_t), cudaMemcpyDeviceToHost),
+        cudaSuccess);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = fp16_to_f32(bits[i]);
+    return out;
+  }
   const Status st = be.read(t, out);
   EXPECT_TRUE(st.ok()) << st.to_string();
   return out;

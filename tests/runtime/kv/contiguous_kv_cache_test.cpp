@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <string>
+
 #include "backend/reference/reference_backend.h"
 
 namespace hearth {
@@ -93,12 +96,37 @@ TEST(ContiguousKvCacheTest, CommitMovesForwardAndTruncateBackward) {
   EXPECT_EQ(kv.size(), 0);
 }
 
+// An f16 cache (the CUDA backend's): f16 views, rows half as far apart, layers still disjoint.
+TEST(ContiguousKvCacheTest, F16CachesHaveF16ViewsAtHalfTheStride) {
+  ReferenceBackend backend(1);
+  KvCacheGeometry g = small();
+  g.dtype = DType::kF16;
+  auto cache = ContiguousKvCache::create(backend, g);
+  ASSERT_TRUE(cache.ok()) << cache.status().to_string();
+  auto first = (*cache)->slots(0, 0, 1), later = (*cache)->slots(0, 3, 1);
+  auto next_layer = (*cache)->slots(1, 0, 10);
+  ASSERT_TRUE(first.ok() && later.ok() && next_layer.ok());
+  EXPECT_EQ(first->keys.dtype(), DType::kF16);
+  EXPECT_EQ(first->values.dtype(), DType::kF16);
+  const auto bytes = [](const void* a, const void* b) {
+    return static_cast<const std::byte*>(b) - static_cast<const std::byte*>(a);
+  };
+  EXPECT_EQ(bytes(first->keys.data(), later->keys.data()), 3 * 2 * 4 * 2);  // 3 rows of 8 halves
+  EXPECT_EQ(bytes(first->keys.data(), next_layer->keys.data()), 10 * 2 * 4 * 2);
+  EXPECT_EQ(next_layer->keys.nbytes(), 10u * 2 * 4 * 2);
+}
+
 TEST(ContiguousKvCacheTest, BadGeometriesAreRefused) {
   ReferenceBackend backend(1);
   for (KvCacheGeometry g : {KvCacheGeometry{0, 2, 4, 10}, KvCacheGeometry{3, 0, 4, 10},
                             KvCacheGeometry{3, 2, -4, 10}, KvCacheGeometry{3, 2, 4, 0}}) {
     EXPECT_EQ(ContiguousKvCache::create(backend, g).status().code(), StatusCode::kInvalidArgument);
   }
+  KvCacheGeometry quantized = small();
+  quantized.dtype = DType::kQ8_0;
+  const Status st = ContiguousKvCache::create(backend, quantized).status();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("q8_0"), std::string::npos) << st.message();
   const KvCacheGeometry enormous{1 << 20, 1 << 20, 1 << 20, 1 << 20};
   EXPECT_EQ(ContiguousKvCache::create(backend, enormous).status().code(),
             StatusCode::kResourceExhausted);

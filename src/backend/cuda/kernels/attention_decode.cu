@@ -1,5 +1,5 @@
-// Attention for a few query tokens over a long KV cache (decode): split-K over the keys.
-// Grid (kv head, split, token); a block's 4 warps take keys of its split in turns of U keys,
+// Attention for a few query tokens over a long KV cache (f16 or f32; decode): split-K over the
+// keys. Grid (kv head, split, token); a block's 4 warps take keys of its split in turns of U keys,
 // each lane holding head_dim/32 contiguous dims of the query heads that share the kv head
 // (grouped-query attention reads each key once for the whole group). Online softmax in f32,
 // updated once per U keys (softmax_keys: the scores of U keys x the group's heads reduced over
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace hearth::cuda {
 namespace {
@@ -155,6 +156,66 @@ __device__ __forceinline__ void load_dims(const float* p, float out[DPL]) {
   }
 }
 
+// A lane's DPL elements of one cached key or value row as loaded (f32: the floats; f16: the
+// halves, two per word), kept raw until used so that the loads stay in flight: converting right
+// after the load would wait for it.
+template <typename KV, int DPL>
+struct LaneRow {
+  float x[DPL];
+};
+template <int DPL>
+struct LaneRow<__half, DPL> {
+  uint32_t x[(DPL + 1) / 2];
+};
+
+template <typename KV, int DPL>
+__device__ __forceinline__ void load_row(const KV* p, LaneRow<KV, DPL>& r) {
+  if constexpr (std::is_same_v<KV, float>) {
+    load_dims<DPL>(p, r.x);
+  } else if constexpr (DPL == 8) {
+    const int4 v = load_stream(reinterpret_cast<const int4*>(p));
+    r.x[0] = static_cast<uint32_t>(v.x);
+    r.x[1] = static_cast<uint32_t>(v.y);
+    r.x[2] = static_cast<uint32_t>(v.z);
+    r.x[3] = static_cast<uint32_t>(v.w);
+  } else if constexpr (DPL == 4) {
+    const uint2 v = load_stream(reinterpret_cast<const uint2*>(p));
+    r.x[0] = v.x;
+    r.x[1] = v.y;
+  } else if constexpr (DPL == 2) {
+    r.x[0] = load_stream(reinterpret_cast<const unsigned int*>(p));
+  } else {
+    r.x[0] = load_stream(reinterpret_cast<const uint16_t*>(p));
+  }
+}
+
+template <typename KV, int DPL>
+__device__ __forceinline__ void row_floats(const LaneRow<KV, DPL>& r, float (&out)[DPL]) {
+  if constexpr (std::is_same_v<KV, float>) {
+#pragma unroll
+    for (int d = 0; d < DPL; ++d) out[d] = r.x[d];
+  } else if constexpr (DPL == 1) {
+    out[0] = half_bits_to_float(static_cast<uint16_t>(r.x[0]));
+  } else {
+#pragma unroll
+    for (int i = 0; i < DPL / 2; ++i) {
+      const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&r.x[i]));
+      out[2 * i] = f.x;
+      out[2 * i + 1] = f.y;
+    }
+  }
+}
+
+// x as the cache holds it (f16: rounded), so a key used from registers equals its stored copy.
+template <typename KV>
+__device__ __forceinline__ float as_stored(float x) {
+  if constexpr (std::is_same_v<KV, __half>) {
+    return __half2float(__float2half_rn(x));
+  } else {
+    return x;
+  }
+}
+
 // Rope of the DPL dims a lane holds (dims lane * DPL ..) of one head at position `pos`, for the
 // fused decode path. The angles are the same for every head: lane_rope_angles() computes them
 // once (pos * inv_freq in double, as rope_kernel does; the cosine and sine then rounded to
@@ -206,10 +267,11 @@ __device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, cons
   }
 }
 
-// U: keys each warp loads before using them (LaunchContext::attention_keys_in_flight). kRope:
-// the fused rope + KV store path (a separate instantiation, so the plain one keeps its
-// registers).
-template <int DPL, int GMAX, int U, bool kRope>
+// KV: the cache's element type (float or __half). U: keys per softmax update
+// (KernelTuning::attention_keys_in_flight). S: rounds of U keys a warp holds in registers, S - 1
+// of them loading while one is used (KernelTuning::attention_load_stages). kRope: the fused
+// rope + KV store path (a separate instantiation, so the plain one keeps its registers).
+template <typename KV, int DPL, int GMAX, int U, int S, bool kRope>
 __global__ void __launch_bounds__(kThreads)
     decode_attention_kernel(AttentionArgs a, int splits, float* scratch, int* counters,
                             DecodeRope rope) {
@@ -266,8 +328,10 @@ __global__ void __launch_bounds__(kThreads)
   }
 
   const int64_t row = a.n_kv_heads * kHeadDim;
-  const float* kbase = a.keys + int64_t{kvh} * kHeadDim + lane * DPL;
-  const float* vbase = a.values + int64_t{kvh} * kHeadDim + lane * DPL;
+  const KV* keys = static_cast<const KV*>(a.keys);
+  const KV* values = static_cast<const KV*>(a.values);
+  const KV* kbase = keys + int64_t{kvh} * kHeadDim + lane * DPL;
+  const KV* vbase = values + int64_t{kvh} * kHeadDim + lane * DPL;
   // Warp 0 of the new key's owner reads, rotates and stores it, and later adds it to its softmax.
   float knew[DPL], vnew[DPL];
   const int64_t end_loop = owns_new_key ? end - 1 : end;  // the new key comes from registers
@@ -279,48 +343,60 @@ __global__ void __launch_bounds__(kThreads)
       vnew[d] = rope.v[off + d];
     }
     rotate_lane_dims<DPL>(knew, lane, rope.p, cs, sn);
-    float* kcache = const_cast<float*>(a.keys) + int64_t{pos} * row + off;
-    float* vcache = const_cast<float*>(a.values) + int64_t{pos} * row + off;
+    KV* kcache = const_cast<KV*>(keys) + int64_t{pos} * row + off;
+    KV* vcache = const_cast<KV*>(values) + int64_t{pos} * row + off;
 #pragma unroll
     for (int d = 0; d < DPL; ++d) {
       rope.k[off + d] = knew[d];
-      kcache[d] = knew[d];
-      vcache[d] = vnew[d];
+      kcache[d] = to_kv<KV>(knew[d]);
+      vcache[d] = to_kv<KV>(vnew[d]);
+      knew[d] = as_stored<KV>(knew[d]);
+      vnew[d] = as_stored<KV>(vnew[d]);
     }
   }
   // Software pipelined: the next U keys are loaded while the current ones are used.
-  float kr[U][DPL], vr[U][DPL];
-  const auto load_keys = [&](int64_t j0, float(&kd)[U][DPL], float(&vd)[U][DPL]) {
+  // Software pipelined over S register stages: round i's U keys are used while rounds i + 1 ..
+  // i + S - 1 are loading. The loop body takes S rounds, so every stage index is static
+  // (registers, not local memory); a round past the split's end is skipped (uniform per warp).
+  LaneRow<KV, DPL> kr[S][U], vr[S][U];
+  const auto load_keys = [&](int64_t j0, LaneRow<KV, DPL>(&kd)[U], LaneRow<KV, DPL>(&vd)[U]) {
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int64_t j = max(begin, min(j0 + u, end_loop - 1));
-      load_dims<DPL>(kbase + j * row, kd[u]);
-      load_dims<DPL>(vbase + j * row, vd[u]);
+      load_row<KV, DPL>(kbase + j * row, kd[u]);
+      load_row<KV, DPL>(vbase + j * row, vd[u]);
     }
   };
-  if (begin < end_loop) load_keys(begin + warp * U, kr, vr);
-  for (int64_t j0 = begin + warp * U; j0 < end_loop; j0 += kWarps * U) {
-    float kn[U][DPL], vn[U][DPL];
-    if (j0 + kWarps * U < end_loop) load_keys(j0 + kWarps * U, kn, vn);
-    if (batched) {
-      softmax_keys<DPL, GMAX, U>(q, kr, vr, end_loop - j0, m, l, o, lane, warp_shared[warp]);
-    } else {
+  constexpr int64_t kRound = kWarps * U;  // keys between a warp's consecutive rounds
+  const int64_t first = begin + warp * U;
+#pragma unroll
+  for (int s = 0; s + 1 < S; ++s) {
+    if (first + s * kRound < end_loop) load_keys(first + s * kRound, kr[s], vr[s]);
+  }
+  for (int64_t j0 = first; j0 < end_loop; j0 += S * kRound) {
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const int64_t jc = j0 + s * kRound, jl = jc + (S - 1) * kRound;
+      if (jl < end_loop) load_keys(jl, kr[(s + S - 1) % S], vr[(s + S - 1) % S]);
+      if (jc >= end_loop) break;
+      float kf[U][DPL], vf[U][DPL];
 #pragma unroll
       for (int u = 0; u < U; ++u) {
-        if (j0 + u >= end_loop) break;
-#pragma unroll
-        for (int g = 0; g < GMAX; ++g) {
-          if (g >= group) break;
-          softmax_step<DPL>(q[g], kr[u], vr[u], m[g], l[g], o[g]);
-        }
+        row_floats<KV, DPL>(kr[s][u], kf[u]);
+        row_floats<KV, DPL>(vr[s][u], vf[u]);
       }
-    }
+      if (batched) {
+        softmax_keys<DPL, GMAX, U>(q, kf, vf, end_loop - jc, m, l, o, lane, warp_shared[warp]);
+      } else {
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
+        for (int u = 0; u < U; ++u) {
+          if (jc + u >= end_loop) break;
 #pragma unroll
-      for (int d = 0; d < DPL; ++d) {
-        kr[u][d] = kn[u][d];
-        vr[u][d] = vn[u][d];
+          for (int g = 0; g < GMAX; ++g) {
+            if (g >= group) break;
+            softmax_step<DPL>(q[g], kf[u], vf[u], m[g], l[g], o[g]);
+          }
+        }
       }
     }
   }
@@ -418,7 +494,7 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
 }
 
-template <int DPL, int U>
+template <typename KV, int DPL, int U, int S>
 cudaError_t launch_u(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
                      int* counters, const DecodeRope& rope) {
   const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
@@ -426,26 +502,46 @@ cudaError_t launch_u(const LaunchContext& ctx, const AttentionArgs& a, int split
   const bool fused = rope.k != nullptr;
   if (a.n_heads / a.n_kv_heads <= 4) {
     return launch_kernel(ctx,
-                         fused ? decode_attention_kernel<DPL, 4, U, true>
-                               : decode_attention_kernel<DPL, 4, U, false>,
+                         fused ? decode_attention_kernel<KV, DPL, 4, U, S, true>
+                               : decode_attention_kernel<KV, DPL, 4, U, S, false>,
                          grid, dim3(kThreads), 0, a, splits, scratch, counters, rope);
   }
-  return launch_kernel(
-      ctx,
-      fused ? decode_attention_kernel<DPL, 8, U, true> : decode_attention_kernel<DPL, 8, U, false>,
-      grid, dim3(kThreads), 0, a, splits, scratch, counters, rope);
+  return launch_kernel(ctx,
+                       fused ? decode_attention_kernel<KV, DPL, 8, U, S, true>
+                             : decode_attention_kernel<KV, DPL, 8, U, S, false>,
+                       grid, dim3(kThreads), 0, a, splits, scratch, counters, rope);
 }
 
-template <int DPL>
+template <typename KV, int DPL>
 cudaError_t launch_dpl(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
                        int* counters, const DecodeRope& rope) {
-  switch (ctx.tuning.attention_keys_in_flight) {
+  if (ctx.tuning.attention_keys_in_flight == 4) {  // one round ahead only
+    return launch_u<KV, DPL, 4, 2>(ctx, a, splits, scratch, counters, rope);
+  }
+  switch (ctx.tuning.attention_load_stages) {
     case 2:
-      return launch_u<DPL, 2>(ctx, a, splits, scratch, counters, rope);
-    case 8:  // 256-wide heads keep 4: eight would not fit in registers
-      return launch_u < DPL, DPL == 8 ? 4 : 8 > (ctx, a, splits, scratch, counters, rope);
+      return launch_u<KV, DPL, 2, 2>(ctx, a, splits, scratch, counters, rope);
+    case 4:
+      return launch_u<KV, DPL, 2, 4>(ctx, a, splits, scratch, counters, rope);
     default:
-      return launch_u<DPL, 4>(ctx, a, splits, scratch, counters, rope);
+      return launch_u<KV, DPL, 2, 3>(ctx, a, splits, scratch, counters, rope);
+  }
+}
+
+template <typename KV>
+cudaError_t launch_kv(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
+                      int* counters, const DecodeRope& r) {
+  switch (a.head_dim) {
+    case 32:
+      return launch_dpl<KV, 1>(ctx, a, splits, scratch, counters, r);
+    case 64:
+      return launch_dpl<KV, 2>(ctx, a, splits, scratch, counters, r);
+    case 128:
+      return launch_dpl<KV, 4>(ctx, a, splits, scratch, counters, r);
+    case 256:
+      return launch_dpl<KV, 8>(ctx, a, splits, scratch, counters, r);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
@@ -496,18 +592,8 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   a.keys_per_split = ctx.tuning.attention_keys_per_split;
   a.single_split_keys = ctx.tuning.attention_single_split_keys;
   a.batched_softmax = ctx.tuning.attention_batched_softmax;
-  switch (a.head_dim) {
-    case 32:
-      return launch_dpl<1>(ctx, a, splits, scratch, counters, r);
-    case 64:
-      return launch_dpl<2>(ctx, a, splits, scratch, counters, r);
-    case 128:
-      return launch_dpl<4>(ctx, a, splits, scratch, counters, r);
-    case 256:
-      return launch_dpl<8>(ctx, a, splits, scratch, counters, r);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return a.kv == KvFormat::kF16 ? launch_kv<__half>(ctx, a, splits, scratch, counters, r)
+                                : launch_kv<float>(ctx, a, splits, scratch, counters, r);
 }
 
 }  // namespace hearth::cuda

@@ -2,10 +2,10 @@
 // Block = 16 * W query rows of one head (W warps x 16 rows; W = 8 by default, 4 on request:
 // more rows share each converted K/V tile, which is what the kernel's L2 traffic is made of); it
 // walks the KV cache in tiles of 64
-// keys up to the largest position among its rows. Each tile is converted from the f32 cache to
-// fp16 in shared memory; S = Q K^T and O += P V run as mma.m16n8k16 (fp16 in, f32 accumulate)
-// with an online softmax in registers (base 2: q is pre-scaled by log2(e)), so no [T, keys]
-// score matrix ever exists. Rows mask keys past their own position.
+// keys up to the largest position among its rows. Each tile goes to shared memory as fp16 (an
+// f16 cache as it is, an f32 one rounded); S = Q K^T and O += P V run as mma.m16n8k16 (fp16 in, f32
+// accumulate) with an online softmax in registers (base 2: q is pre-scaled by log2(e)), so no [T,
+// keys] score matrix ever exists. Rows mask keys past their own position.
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -43,7 +43,16 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __half* p
                : "r"(addr));
 }
 
-template <int HD, int kWarps>
+// Four consecutive cache elements as fp16 (f32 rounded, f16 as stored).
+__device__ __forceinline__ uint2 four_halves(const float* p) {
+  const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+  return make_uint2(pack_half2(v.x, v.y), pack_half2(v.z, v.w));
+}
+__device__ __forceinline__ uint2 four_halves(const __half* p) {
+  return __ldg(reinterpret_cast<const uint2*>(p));
+}
+
+template <typename KV, int HD, int kWarps>
 __global__ void __launch_bounds__(kWarps * 32) prefill_attention_kernel(AttentionArgs a) {
   constexpr int kThreads = kWarps * 32;
   constexpr int kRows = 16 * kWarps;  // query rows per block
@@ -101,22 +110,17 @@ __global__ void __launch_bounds__(kWarps * 32) prefill_attention_kernel(Attentio
   float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.0f, l_b = 0.0f;
 
   const int64_t row = a.n_kv_heads * HD;
-  const float* kbase = a.keys + int64_t{kvh} * HD;
-  const float* vbase = a.values + int64_t{kvh} * HD;
+  const KV* kbase = static_cast<const KV*>(a.keys) + int64_t{kvh} * HD;
+  const KV* vbase = static_cast<const KV*>(a.values) + int64_t{kvh} * HD;
   for (int64_t k0 = 0; k0 < n_keys; k0 += kKeys) {
     __syncthreads();  // the previous tile is consumed
     for (int idx = threadIdx.x; idx < kKeys * HD / 4; idx += kThreads) {
       const int j = idx / (HD / 4), d = (idx % (HD / 4)) * 4;
-      float4 kv = make_float4(0, 0, 0, 0), vv = kv;
+      uint2 kh = make_uint2(0, 0), vh = kh;
       if (k0 + j < n_keys) {
-        kv = __ldg(reinterpret_cast<const float4*>(kbase + (k0 + j) * row + d));
-        vv = __ldg(reinterpret_cast<const float4*>(vbase + (k0 + j) * row + d));
+        kh = four_halves(kbase + (k0 + j) * row + d);
+        vh = four_halves(vbase + (k0 + j) * row + d);
       }
-      uint2 kh, vh;
-      kh.x = pack_half2(kv.x, kv.y);
-      kh.y = pack_half2(kv.z, kv.w);
-      vh.x = pack_half2(vv.x, vv.y);
-      vh.y = pack_half2(vv.z, vv.w);
       *reinterpret_cast<uint2*>(&ks[j][d]) = kh;
       *reinterpret_cast<uint2*>(&vs[j][d]) = vh;
     }
@@ -229,26 +233,32 @@ bool prefill_attention_supports(int64_t head_dim) {
 
 namespace {
 
-template <int W>
+template <typename KV, int W>
 cudaError_t launch_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
   constexpr int kRows = 16 * W;
   const dim3 grid(static_cast<unsigned>((a.n_tokens + kRows - 1) / kRows),
                   static_cast<unsigned>(a.n_heads));
   if (a.head_dim == 64) {
-    return launch_kernel(ctx, prefill_attention_kernel<64, W>, grid, dim3(W * 32), 0, a);
+    return launch_kernel(ctx, prefill_attention_kernel<KV, 64, W>, grid, dim3(W * 32), 0, a);
   }
   if (a.head_dim == 128) {
-    return launch_kernel(ctx, prefill_attention_kernel<128, W>, grid, dim3(W * 32), 0, a);
+    return launch_kernel(ctx, prefill_attention_kernel<KV, 128, W>, grid, dim3(W * 32), 0, a);
   }
   return cudaErrorInvalidValue;
+}
+
+template <typename KV>
+cudaError_t launch_prefill_kv(const LaunchContext& ctx, const AttentionArgs& a) {
+  return ctx.tuning.prefill_attention_warps == 4 ? launch_prefill<KV, 4>(ctx, a)
+                                                 : launch_prefill<KV, 8>(ctx, a);
 }
 
 }  // namespace
 
 cudaError_t attention_prefill(const LaunchContext& ctx, const AttentionArgs& a) {
   if (a.n_tokens == 0) return cudaSuccess;
-  return ctx.tuning.prefill_attention_warps == 4 ? launch_prefill<4>(ctx, a)
-                                                 : launch_prefill<8>(ctx, a);
+  return a.kv == KvFormat::kF16 ? launch_prefill_kv<__half>(ctx, a)
+                                : launch_prefill_kv<float>(ctx, a);
 }
 
 }  // namespace hearth::cuda

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 namespace hearth::cuda {
@@ -73,6 +74,29 @@ __device__ __forceinline__ float4 load_stream(const float4* p) {
                : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
                : "l"(p));
   return v;
+}
+
+__device__ __forceinline__ unsigned int load_stream(const unsigned int* p) {
+  unsigned int v;
+  asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];" : "=r"(v) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint2 load_stream(const uint2* p) {
+  uint2 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];"
+               : "=r"(v.x), "=r"(v.y)
+               : "l"(p));
+  return v;
+}
+
+// A KV cache element from f32 (round to nearest for f16).
+template <typename KV>
+__device__ __forceinline__ KV to_kv(float x) {
+  if constexpr (std::is_same_v<KV, __half>) {
+    return __float2half_rn(x);
+  } else {
+    return x;
+  }
 }
 
 __device__ __forceinline__ float half_bits_to_float(uint16_t h) {

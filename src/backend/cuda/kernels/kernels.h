@@ -17,7 +17,8 @@ struct KernelTuning {
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
   int attention_single_split_keys = 160;  // decode attention: one split (no merge) up to this
-  int attention_keys_in_flight = 2;       // decode attention: keys a warp loads ahead (2, 4 or 8)
+  int attention_keys_in_flight = 2;       // decode attention: keys per softmax update (2 or 4)
+  int attention_load_stages = 3;          // decode attention, 2 keys: rounds in registers (2-4)
   bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
@@ -106,6 +107,9 @@ cudaError_t add_bias(const LaunchContext& ctx, float* y, const float* bias, int6
 cudaError_t f32_to_bf16(const LaunchContext& ctx, const float* x, void* out, int64_t n);
 
 // ---- rotary embedding and the KV cache (rope_kv.cu) -------------------------------------------
+// Element type of a KV cache: f16 (the default: half the bytes a decode step reads; the prefill
+// attention rounds to fp16 anyway) or f32. k and v arrive in f32 and are rounded on store.
+enum class KvFormat : uint8_t { kF32, kF16 };
 inline constexpr int kMaxRopePairs = 128;
 struct RopeParams {
   bool adjacent_pairs = false;  // (2i, 2i+1) pairs; else NeoX (i, i + rotary_dim/2)
@@ -116,22 +120,23 @@ struct RopeParams {
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
                  int64_t head_dim, const int32_t* positions, const RopeParams& params);
 // rope on q [T][q_heads][head_dim] and k [T][kv_heads][head_dim] in place, then k and v written
-// to rows positions[t] of keys/values [capacity][kv_heads][head_dim]: one launch for what rope,
-// rope and store_kv do in three.
+// to rows positions[t] of keys/values [capacity][kv_heads][head_dim] (of format kv): one launch
+// for what rope, rope and store_kv do in three.
 cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, float* k,
                           const float* v, int64_t kv_heads, int64_t n_tokens, int64_t head_dim,
-                          const int32_t* positions, const RopeParams& params, float* keys,
-                          float* values);
-// keys/values [capacity][row] gain rows positions[t] = k/v [T][row]; positions are checked by the
-// caller.
+                          const int32_t* positions, const RopeParams& params, KvFormat kv,
+                          void* keys, void* values);
+// keys/values [capacity][row] (of format kv) gain rows positions[t] = k/v [T][row]; positions
+// are checked by the caller.
 cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, int64_t n_tokens,
-                     int64_t row, const int32_t* positions, float* keys, float* values);
+                     int64_t row, const int32_t* positions, KvFormat kv, void* keys, void* values);
 
 // ---- attention (attention_decode.cu, attention_prefill.cu) -----------------------------------
 struct AttentionArgs {
-  const float* q = nullptr;            // [T][n_heads][head_dim]
-  const float* keys = nullptr;         // [capacity][n_kv_heads][head_dim]
-  const float* values = nullptr;       // likewise
+  const float* q = nullptr;      // [T][n_heads][head_dim]
+  const void* keys = nullptr;    // [capacity][n_kv_heads][head_dim] of format kv
+  const void* values = nullptr;  // likewise
+  KvFormat kv = KvFormat::kF16;
   const int32_t* positions = nullptr;  // [T]: query t sees keys 0..positions[t]
   float* out = nullptr;                // [T][n_heads][head_dim]
   int64_t n_tokens = 0;

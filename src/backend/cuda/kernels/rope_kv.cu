@@ -1,5 +1,5 @@
-// Rotary position embedding and KV-cache writes. Both read the tokens' positions from device
-// memory when they run, so a recorded decode step serves every position.
+// Rotary position embedding and KV-cache writes (f32 or f16 caches). Both read the tokens'
+// positions from device memory when they run, so a recorded decode step serves every position.
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -33,8 +33,9 @@ __global__ void rope_kernel(float* x, int64_t n_tokens, int64_t heads, int64_t h
   head[i1] = static_cast<float>(x0 * s + x1 * c);
 }
 
+template <typename KV>
 __global__ void store_kv_kernel(const float* k, const float* v, int64_t n_tokens, int64_t row,
-                                const int32_t* positions, float* keys, float* values) {
+                                const int32_t* positions, KV* keys, KV* values) {
   allow_next_kernel();
   wait_for_previous_kernel();
   const int64_t n = n_tokens * row;
@@ -42,16 +43,17 @@ __global__ void store_kv_kernel(const float* k, const float* v, int64_t n_tokens
        i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / row, c = i % row;
     const int64_t dst = int64_t{positions[t]} * row + c;
-    keys[dst] = k[i];
-    values[dst] = v[i];
+    keys[dst] = to_kv<KV>(k[i]);
+    values[dst] = to_kv<KV>(v[i]);
   }
 }
 
 // Block (token, head) of q's heads then k's; thread i rotates pair i of that head. k's blocks
 // then write the rotated k row and the v row to the cache at the token's position.
+template <typename KV>
 __global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const float* v,
                                      int64_t kv_heads, int64_t head_dim, const int32_t* positions,
-                                     RopeParams p, float* keys, float* values) {
+                                     RopeParams p, KV* keys, KV* values) {
   allow_next_kernel();
   wait_for_previous_kernel();
   const int64_t heads = q_heads + kv_heads;
@@ -76,8 +78,8 @@ __global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const 
   const int64_t dst = (int64_t{positions[t]} * kv_heads + kvh) * head_dim;
   const float* vrow = v + (t * kv_heads + kvh) * head_dim;
   for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
-    keys[dst + d] = head[d];
-    values[dst + d] = vrow[d];
+    keys[dst + d] = to_kv<KV>(head[d]);
+    values[dst + d] = to_kv<KV>(vrow[d]);
   }
 }
 
@@ -85,16 +87,22 @@ __global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const 
 
 cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, float* k,
                           const float* v, int64_t kv_heads, int64_t n_tokens, int64_t head_dim,
-                          const int32_t* positions, const RopeParams& params, float* keys,
-                          float* values) {
+                          const int32_t* positions, const RopeParams& params, KvFormat kv,
+                          void* keys, void* values) {
   if (n_tokens == 0) return cudaSuccess;
   const int64_t threads =
       std::max<int64_t>(32, (std::max<int64_t>(params.rotary_dim / 2, 1) + 31) / 32 * 32);
   if (threads > 1024) return cudaErrorInvalidValue;
-  return launch_kernel(ctx, rope_qk_store_kernel,
-                       dim3(static_cast<unsigned>(n_tokens * (q_heads + kv_heads))),
-                       dim3(static_cast<unsigned>(threads)), 0, q, q_heads, k, v, kv_heads,
-                       head_dim, positions, params, keys, values);
+  const dim3 grid(static_cast<unsigned>(n_tokens * (q_heads + kv_heads)));
+  const dim3 block(static_cast<unsigned>(threads));
+  if (kv == KvFormat::kF16) {
+    return launch_kernel(ctx, rope_qk_store_kernel<__half>, grid, block, 0, q, q_heads, k, v,
+                         kv_heads, head_dim, positions, params, static_cast<__half*>(keys),
+                         static_cast<__half*>(values));
+  }
+  return launch_kernel(ctx, rope_qk_store_kernel<float>, grid, block, 0, q, q_heads, k, v, kv_heads,
+                       head_dim, positions, params, static_cast<float*>(keys),
+                       static_cast<float*>(values));
 }
 
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
@@ -107,12 +115,17 @@ cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t h
 }
 
 cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, int64_t n_tokens,
-                     int64_t row, const int32_t* positions, float* keys, float* values) {
+                     int64_t row, const int32_t* positions, KvFormat kv, void* keys, void* values) {
   const int64_t n = n_tokens * row;
   if (n == 0) return cudaSuccess;
-  const int64_t blocks = std::min<int64_t>((n + 255) / 256, int64_t{ctx.sm_count} * 8);
-  return launch_kernel(ctx, store_kv_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0, k,
-                       v, n_tokens, row, positions, keys, values);
+  const auto blocks =
+      static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, int64_t{ctx.sm_count} * 8));
+  if (kv == KvFormat::kF16) {
+    return launch_kernel(ctx, store_kv_kernel<__half>, dim3(blocks), dim3(256), 0, k, v, n_tokens,
+                         row, positions, static_cast<__half*>(keys), static_cast<__half*>(values));
+  }
+  return launch_kernel(ctx, store_kv_kernel<float>, dim3(blocks), dim3(256), 0, k, v, n_tokens, row,
+                       positions, static_cast<float*>(keys), static_cast<float*>(values));
 }
 
 }  // namespace hearth::cuda
