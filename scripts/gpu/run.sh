@@ -11,6 +11,7 @@
 #   test      synthetic_model_test and cuda_backend_test (the default model when assembled)
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
 #   ab        this session's changes (f16 KV cache, attention load stages) against each other
+#   poison    every CUDA test with new device buffers filled with NaN bytes (HEARTH_CUDA_POISON=1)
 #   sanitize  compute-sanitizer initcheck / memcheck / racecheck over the recorded-step model tests
 #   variants  decode with the one-key-at-a-time attention softmax, the norm/residual fusions
 #             off, attention splits fixed, 4 keys in flight; graphs off, PDL off; prefill with
@@ -197,6 +198,19 @@ phase_repeat() {
     echo "exit $?"
     grep -E "^\[ default|^\[ prompt|^[0-9] of 5|Failure|differ from" "$OUT/test-repeat.log" | head -20
   done
+}
+
+# Every CUDA test with each new device buffer filled with NaN bytes (HEARTH_CUDA_POISON=1): a
+# kernel reading memory nothing wrote shows as a NaN or a failed comparison; the model tests twice.
+phase_poison() {
+  log "cuda_backend_test with HEARTH_CUDA_POISON=1"
+  HEARTH_CUDA_POISON=1 timeout 300 "$H/bin/cuda_backend_test" > "$OUT/test-poison.log" 2>&1
+  echo "exit $?"
+  grep -E "^\[  (PASSED|FAILED) |^\[ (default|synthetic)|of 5 prompts|Failure|error:|vs " "$OUT/test-poison.log" | head -30
+  HEARTH_CUDA_POISON=1 timeout 200 "$H/bin/cuda_backend_test" --gtest_filter='CudaModelTest.*' \
+    --gtest_repeat=2 > "$OUT/test-poison-repeat.log" 2>&1
+  echo "exit $?"
+  grep -E "^\[  (PASSED|FAILED) |^\[ (default|synthetic)|Failure|differ from" "$OUT/test-poison-repeat.log" | head -30
 }
 
 # The whole-model tests once more with the decode fusions switched (the default run is `test`).

@@ -3,8 +3,10 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backend/reference/dequantize.h"
@@ -42,6 +44,14 @@ size_t element_bytes(WeightFormat f) {
 }
 
 }  // namespace
+
+bool poison_device_allocations() {
+  static const bool poison = [] {
+    const char* v = std::getenv("HEARTH_CUDA_POISON");
+    return v != nullptr && std::string_view(v) == "1";
+  }();
+  return poison;
+}
 
 std::string describe_bytes(size_t bytes) {
   char buf[64];

@@ -67,6 +67,10 @@ using DeviceBuffer = CudaMemory<free_device>;
 using PinnedBuffer = CudaMemory<free_host>;
 
 std::string describe_bytes(size_t bytes);  // "1.50 GiB"
+// HEARTH_CUDA_POISON=1 (a debugging switch, read once): every new device buffer is filled with
+// 0xFF bytes, NaN in f32, f16 and bf16, so a kernel that reads memory nothing wrote gives NaN
+// instead of whatever an earlier buffer left there.
+bool poison_device_allocations();
 // "<needed> needed, <free> free of <total> on the GPU"
 std::string gpu_memory_note(size_t needed);
 
@@ -88,6 +92,12 @@ Status CudaMemory<Free>::allocate(size_t bytes, const std::string& what) {
                                 " memory for " + what + ": " + gpu_memory_note(bytes));
     }
     return cuda_status(err, what.c_str());
+  }
+  if constexpr (Free == free_device) {
+    if (poison_device_allocations() && (err = cudaMemset(p, 0xFF, bytes)) != cudaSuccess) {
+      (void)cudaFree(p);
+      return cuda_status(err, what.c_str());
+    }
   }
   ptr_ = p;
   bytes_ = bytes;
