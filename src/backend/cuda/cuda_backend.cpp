@@ -115,7 +115,8 @@ Status CudaBackend::init() {
   HEARTH_CUDA_RETURN_IF_ERROR(matvec_init());
   HEARTH_RETURN_IF_ERROR(gemm_.init(ctx_.stream));
   HEARTH_RETURN_IF_ERROR(pick_state_.allocate(pick_scratch_bytes(0), "token picking state"));
-  HEARTH_CUDA_RETURN_IF_ERROR(cudaMemset(pick_state_.get(), 0, pick_state_.bytes()));
+  HEARTH_CUDA_RETURN_IF_ERROR(
+      cudaMemsetAsync(pick_state_.get(), 0, pick_state_.bytes(), ctx_.stream));
   HEARTH_RETURN_IF_ERROR(pick_out_.allocate(sizeof(int32_t), "the picked token"));
   HEARTH_RETURN_IF_ERROR(pick_host_.allocate(sizeof(int32_t), "the picked token"));
   return {};
@@ -181,8 +182,10 @@ Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const Te
     const size_t blocks = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols / 32);
     DeviceBuffer raw;
     HEARTH_RETURN_IF_ERROR(raw.allocate(stored.nbytes(), label + " (upload)"));
-    HEARTH_CUDA_RETURN_IF_ERROR(
-        cudaMemcpy(raw.get(), stored.data(), stored.nbytes(), cudaMemcpyHostToDevice));
+    // On this backend's stream, not cudaMemcpy: from pageable memory that returns once the data
+    // is staged, before it has landed, and the non-blocking stream would not wait for it.
+    HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(raw.get(), stored.data(), stored.nbytes(),
+                                                cudaMemcpyHostToDevice, ctx_.stream));
     const size_t quant_bytes = m.format == WeightFormat::kQ8_0 ? 32 : 16;
     HEARTH_RETURN_IF_ERROR(pm->quants.allocate(blocks * quant_bytes, label));
     HEARTH_RETURN_IF_ERROR(pm->scales.allocate(blocks * 2, label + " (scales)"));
@@ -197,8 +200,9 @@ Expected<TensorView> CudaBackend::prepare_matrix(std::string_view name, const Te
   } else {
     const size_t bytes = static_cast<size_t>(m.rows * m.cols) * element_bytes(m.format);
     HEARTH_RETURN_IF_ERROR(pm->quants.allocate(bytes, label));
-    HEARTH_CUDA_RETURN_IF_ERROR(
-        cudaMemcpy(pm->quants.get(), stored.data(), bytes, cudaMemcpyHostToDevice));
+    HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pm->quants.get(), stored.data(), bytes,
+                                                cudaMemcpyHostToDevice, ctx_.stream));
+    HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(ctx_.stream));
   }
   m.quants = pm->quants.get();
   m.scales = pm->scales.as<const uint16_t>();
@@ -226,8 +230,9 @@ Expected<TensorView> CudaBackend::prepare_vector(std::string_view name, const Te
   DeviceBuffer buf;
   HEARTH_RETURN_IF_ERROR(
       buf.allocate(host.size() * sizeof(float), "weight '" + std::string(name) + "'"));
-  HEARTH_CUDA_RETURN_IF_ERROR(
-      cudaMemcpy(buf.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+  HEARTH_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(buf.get(), host.data(), host.size() * sizeof(float),
+                                              cudaMemcpyHostToDevice, ctx_.stream));
+  HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(ctx_.stream));  // before `host` goes
   TensorView view(buf.get(), DType::kF32, Shape{n});
   vectors_.push_back(std::move(buf));
   return view;
@@ -275,7 +280,7 @@ Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
   if (attention_counters_.bytes() < counters) {
     HEARTH_RETURN_IF_ERROR(ensure_scratch(attention_counters_, counters, "attention counters"));
     HEARTH_CUDA_RETURN_IF_ERROR(
-        cudaMemset(attention_counters_.get(), 0, attention_counters_.bytes()));
+        cudaMemsetAsync(attention_counters_.get(), 0, attention_counters_.bytes(), ctx_.stream));
   }
   if (max_tokens_ > kMatvecMaxTokens) {
     HEARTH_RETURN_IF_ERROR(ensure_size(x_bf16_, static_cast<size_t>(max_tokens_ * max_inner_) * 2,

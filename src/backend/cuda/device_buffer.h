@@ -94,7 +94,10 @@ Status CudaMemory<Free>::allocate(size_t bytes, const std::string& what) {
     return cuda_status(err, what.c_str());
   }
   if constexpr (Free == free_device) {
-    if (poison_device_allocations() && (err = cudaMemset(p, 0xFF, bytes)) != cudaSuccess) {
+    // Synchronized: the memset runs on the legacy stream, which the backend's non-blocking
+    // stream does not wait for.
+    if (poison_device_allocations() && ((err = cudaMemset(p, 0xFF, bytes)) != cudaSuccess ||
+                                        (err = cudaDeviceSynchronize()) != cudaSuccess)) {
       (void)cudaFree(p);
       return cuda_status(err, what.c_str());
     }

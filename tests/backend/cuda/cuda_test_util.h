@@ -74,6 +74,9 @@ inline DeviceTensor kv_to_device(cuda::CudaBackend& be, const std::vector<float>
   EXPECT_EQ(cudaMemcpy(t.view.data(), bits.data(), bits.size() * sizeof(uint16_t),
                        cudaMemcpyHostToDevice),
             cudaSuccess);
+  // From pageable memory cudaMemcpy may return before the data lands, and the backend's
+  // non-blocking stream does not wait for the legacy stream.
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   return t;
 }
 
