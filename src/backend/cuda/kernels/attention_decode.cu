@@ -354,7 +354,6 @@ __global__ void __launch_bounds__(kThreads)
       vnew[d] = as_stored<KV>(vnew[d]);
     }
   }
-  // Software pipelined: the next U keys are loaded while the current ones are used.
   // Software pipelined over S register stages: round i's U keys are used while rounds i + 1 ..
   // i + S - 1 are loading. The loop body takes S rounds, so every stage index is static
   // (registers, not local memory); a round past the split's end is skipped (uniform per warp).
