@@ -8,6 +8,19 @@
 #include <string>
 #include <vector>
 
+// 1 in a build under AddressSanitizer (gcc defines __SANITIZE_ADDRESS__, clang answers
+// __has_feature), else 0: tests whose subject ASan changes (timings, malloc) skip there.
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARTH_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARTH_UNDER_ASAN 1
+#endif
+#endif
+#ifndef HEARTH_UNDER_ASAN
+#define HEARTH_UNDER_ASAN 0
+#endif
+
 namespace hearth::test {
 
 // tests/fixtures/<relative>, from HEARTH_SOURCE_DIR (set by CTest) or the compile-time source dir.

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "real_tokenizers.h"
+#include "support/test_support.h"
 #include "tokenizer/utf8.h"
 
 namespace hearth {
@@ -185,13 +186,7 @@ double encode_seconds(const Tokenizer& tok, const std::string& text) {
 // (ASan's shadow memory made doubling cost 3.2x, so the sanitizer build skips it: its timings
 // say nothing about the algorithm).
 TEST(TokenizerBehaviorTest, EncodingScalesLinearly) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "timing under AddressSanitizer is not the algorithm's";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  GTEST_SKIP() << "timing under AddressSanitizer is not the algorithm's";
-#endif
-#endif
+  if (HEARTH_UNDER_ASAN) GTEST_SKIP() << "timing under AddressSanitizer is not the algorithm's";
   for (const std::string& name : {std::string("qwen3"), std::string("gemma3")}) {
     HEARTH_REQUIRE_TOKENIZER(tok, name);
     std::string doc;

@@ -12,16 +12,7 @@
 #include "models/load_model.h"
 #include "support/test_support.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HEARTH_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEARTH_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef HEARTH_COUNT_ALLOCATIONS
-#define HEARTH_COUNT_ALLOCATIONS 1
-#endif
+#define HEARTH_COUNT_ALLOCATIONS (!HEARTH_UNDER_ASAN)
 
 namespace {
 std::atomic<bool> g_counting{false};

@@ -83,6 +83,12 @@ __global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const 
   }
 }
 
+// f(KV{}) with KV the cache's element type (float or __half): one launch site per kernel.
+template <typename F>
+cudaError_t with_kv_type(KvFormat kv, F&& f) {
+  return kv == KvFormat::kF16 ? f(__half{}) : f(float{});
+}
+
 }  // namespace
 
 cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, float* k,
@@ -95,14 +101,12 @@ cudaError_t rope_qk_store(const LaunchContext& ctx, float* q, int64_t q_heads, f
   if (threads > 1024) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(n_tokens * (q_heads + kv_heads)));
   const dim3 block(static_cast<unsigned>(threads));
-  if (kv == KvFormat::kF16) {
-    return launch_kernel(ctx, rope_qk_store_kernel<__half>, grid, block, 0, q, q_heads, k, v,
-                         kv_heads, head_dim, positions, params, static_cast<__half*>(keys),
-                         static_cast<__half*>(values));
-  }
-  return launch_kernel(ctx, rope_qk_store_kernel<float>, grid, block, 0, q, q_heads, k, v, kv_heads,
-                       head_dim, positions, params, static_cast<float*>(keys),
-                       static_cast<float*>(values));
+  return with_kv_type(kv, [&](auto tag) {
+    using KV = decltype(tag);
+    return launch_kernel(ctx, rope_qk_store_kernel<KV>, grid, block, 0, q, q_heads, k, v, kv_heads,
+                         head_dim, positions, params, static_cast<KV*>(keys),
+                         static_cast<KV*>(values));
+  });
 }
 
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
@@ -120,12 +124,11 @@ cudaError_t store_kv(const LaunchContext& ctx, const float* k, const float* v, i
   if (n == 0) return cudaSuccess;
   const auto blocks =
       static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, int64_t{ctx.sm_count} * 8));
-  if (kv == KvFormat::kF16) {
-    return launch_kernel(ctx, store_kv_kernel<__half>, dim3(blocks), dim3(256), 0, k, v, n_tokens,
-                         row, positions, static_cast<__half*>(keys), static_cast<__half*>(values));
-  }
-  return launch_kernel(ctx, store_kv_kernel<float>, dim3(blocks), dim3(256), 0, k, v, n_tokens, row,
-                       positions, static_cast<float*>(keys), static_cast<float*>(values));
+  return with_kv_type(kv, [&](auto tag) {
+    using KV = decltype(tag);
+    return launch_kernel(ctx, store_kv_kernel<KV>, dim3(blocks), dim3(256), 0, k, v, n_tokens, row,
+                         positions, static_cast<KV*>(keys), static_cast<KV*>(values));
+  });
 }
 
 }  // namespace hearth::cuda
