@@ -10,7 +10,9 @@
 #   model     assemble the default model from the stashed parts and check its SHA-256
 #   test      synthetic_model_test and cuda_backend_test (the default model when assembled)
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
-#   ab        this session's changes (f16 KV cache, attention load stages) against each other
+#   ab        this session's changes (rope in the q/k/v matvec, 24-warp matvec blocks, row groups
+#             dealt in turn) against the previous behaviour
+#   ab2       the decode attention's split merge against the old one; the matvec prologue timed
 #   poison    every CUDA test with new device buffers filled with NaN bytes (HEARTH_CUDA_POISON=1)
 #   sanitize  compute-sanitizer initcheck / memcheck / racecheck over the recorded-step model tests
 #   variants  decode with the one-key-at-a-time attention softmax, the norm/residual fusions
@@ -42,7 +44,12 @@ setup() {
     [[ -f .device/hearth/lib.tar.xz ]] && tar -xJf .device/hearth/lib.tar.xz -C "$H"
     tar -xJf .device/hearth/bin.tar.xz -C "$H"
   fi
-  [[ -x "$H/bin/hearth" ]] || { log "no hearth binaries (.device/hearth/bin.tar.xz)"; exit 1; }
+  if [[ ! -x "$H/bin/hearth" ]]; then
+    log "no hearth binaries (.device/hearth/bin.tar.xz)"
+    # Phases that only stash what a call carries run without them.
+    for phase in "${PHASES[@]}"; do [[ $phase == stash || $phase == stash_llama ]] || exit 1; done
+    return 0
+  fi
   local extra=""
   for mod in cublas cuda_runtime; do
     local d
@@ -151,22 +158,34 @@ phase_variants() {
   HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 hb qwen3-8b_tg128_nofold qwen3-8b -p 0 -g 128 -n 3
 }
 
-# A/B of this session's changes, alternating (twice each) so drift hits every variant: the f16
-# KV cache (default) against f32; decode attention with 3 register stages of keys (default)
-# against 2 (one round ahead, as before) and 4, and its grid sized for 5 blocks per SM.
+# A/B of this session's changes, alternating (twice each) so drift hits every variant: rope +
+# KV store inside the q/k/v matvec (default) against their own kernel; q4_0 matvec blocks of 24
+# warps (one per multiprocessor, default) against 8; row groups dealt to blocks in turn (default)
+# against block by block.
 phase_ab() {
   for rep in 1 2; do
-    hb ab${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_ATTN_STAGES=2 hb ab${rep}_d32k_s2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_ATTN_STAGES=4 hb ab${rep}_d32k_s4 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_ATTN_BLOCKS_PER_SM=5 hb ab${rep}_d32k_b5 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_KV_F16=0 hb ab${rep}_d32k_kvf32 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     hb ab${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_ATTN_STAGES=2 hb ab${rep}_tg128_s2 llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_KV_F16=0 hb ab${rep}_tg128_kvf32 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_FUSE_ROPE_MATVEC=0 hb ab${rep}_tg128_ropekernel llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_WARPS=8 hb ab${rep}_tg128_w8 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_INTERLEAVE=0 hb ab${rep}_tg128_blockwise llama3-8b -p 0 -g 128 -n 3
   done
-  hb ab_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
-  HEARTH_CUDA_ATTN_STAGES=2 hb ab_d8k_s2 llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+  hb ab_qwen_tg128_default qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_FUSE_ROPE_MATVEC=0 hb ab_qwen_tg128_ropekernel qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_WARPS=8 hb ab_qwen_tg128_w8 qwen3-8b -p 0 -g 128 -n 3
+}
+
+# The decode attention's split merge (merge_splits, default) against the split-by-split one, at
+# 32k and 8k; the matvec prologue timed by quantizing x twice (HEARTH_CUDA_MATVEC_X_PASSES=2).
+phase_ab2() {
+  for rep in 1 2; do
+    hb ab2${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_FAST_MERGE=0 hb ab2${rep}_d32k_oldmerge llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    hb ab2${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_X_PASSES=2 hb ab2${rep}_tg128_x2 llama3-8b -p 0 -g 128 -n 3
+  done
+  hb ab2_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_FAST_MERGE=0 hb ab2_d8k_oldmerge llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_FAST_MERGE=0 hb ab2_tg128_oldmerge llama3-8b -p 0 -g 128 -n 3
 }
 
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads
@@ -253,11 +272,11 @@ phase_llama() {
 }
 
 phase_profile() {
-  log "ncu: the kernels of two decode steps (graphs off, so each launch is seen)"
-  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c ${NCU_KERNELS:-40} \
-    -k regex:"matvec|attention|rms_norm|rope|store_kv|add|embedding|max_kernel" \
+  log "ncu: decode kernels of a step at 64 tokens of context (graphs off, so each launch is seen)"
+  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c ${NCU_KERNELS:-24} \
+    -k regex:"matvec|decode_attention" \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed \
-    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 0 -g 2 -n 1 \
+    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 64 -g 2 -n 1 \
     > "$OUT/ncu-decode.csv" 2> "$OUT/ncu-decode.err"
   python3 - "$OUT/ncu-decode.csv" <<'PY'
 import csv, sys, re
@@ -275,6 +294,7 @@ for k, (name, m) in kernels.items():
 PY
 }
 
+PHASES=("$@")
 setup
 for phase in "$@"; do
   "phase_$phase"

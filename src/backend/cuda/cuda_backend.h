@@ -42,6 +42,7 @@ struct CudaBackendOptions {
   bool cache_bf16 = true;     // keep bf16 copies of weights for prefill GEMMs while memory allows
   bool fuse_norm = true;      // decode: rms_norm computed inside the matvec that reads it
   bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
+  bool fuse_rope_matvec = true;      // decode: rope(q), rope(k), store_kv done by the q/k/v matvec
   bool fuse_rope_attention = false;  // decode, one token: rope and the KV store inside attention
   bool kv_f16 = true;                // KV caches in f16 (kv_cache_dtype), else f32
   KernelTuning tuning;               // launch shapes (kernels/kernels.h)
@@ -107,6 +108,7 @@ class CudaBackend final : public Backend {
     int64_t norm_into_matvec = 0;
     int64_t residual_into_matvec = 0;
     int64_t rope_into_attention = 0;
+    int64_t rope_into_matvec = 0;
   };
   const FusionCounts& fusions() const { return fusions_; }
 
@@ -148,6 +150,8 @@ class CudaBackend final : public Backend {
     float norm_eps = 0.0f;
     const float* residual_in = nullptr;  // fused residual add, [n_tokens][rows]
     float* residual_out = nullptr;
+    bool rope = false;  // fused rope + KV store (q/k/v); token t at rope_args.position + t
+    MatvecRope rope_args;
   };
   Status launch_matvecs(const MatvecCall& call);
 
@@ -171,6 +175,13 @@ class CudaBackend final : public Backend {
   // Takes a held-back rms_norm whose output is call.x into the call, or launches what is held.
   Status take_norm(MatvecCall& call);
   bool defer_matvec(const MatvecCall& call);
+  // rope(x) of the q or k output of a held q/k/v matvec, held with it; false when not that.
+  bool defer_rope_into_matvec(const TensorView& x, const int32_t* positions,
+                              const RopeParams& params);
+  // store_kv(k, v) completing matvec(q, k, v) -> rope(q) -> rope(k): one launch.
+  Expected<bool> fuse_matvec_rope_store(const TensorView& k, const TensorView& v,
+                                        const int32_t* positions, const TensorView& keys,
+                                        const TensorView& values);
   Expected<bool> fuse_matvec_add(const TensorView& a, const TensorView& b, const TensorView& out);
 
   CudaBackendOptions options_;

@@ -8,7 +8,13 @@
 // the grid), HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=N (one split, no merge, up to N live keys),
 // HEARTH_CUDA_PREFILL_ATTN_WARPS=4|8 (query rows per prefill attention block / 16),
 // HEARTH_CUDA_FUSE_ROPE_ATTN=1 (decode rope + KV store inside attention; off by default: slower
-// in docs/PERFORMANCE.md),
+// in docs/PERFORMANCE.md; it turns the rope in the q/k/v matvec off),
+// HEARTH_CUDA_FUSE_ROPE_MATVEC=0 (decode rope + KV store in their own kernel, not in the q/k/v
+// matvec), HEARTH_CUDA_MATVEC_WARPS=8|24 (warps per q4_0 matvec block),
+// HEARTH_CUDA_MATVEC_INTERLEAVE=0 (matvec row groups dealt block by block),
+// HEARTH_CUDA_ATTN_FAST_MERGE=0 (decode attention's splits merged one after another),
+// HEARTH_CUDA_MATVEC_X_PASSES=2 (quantized matvecs quantize x twice: the difference in time is
+// what the prologue costs; results unchanged),
 // HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT=2|4 and HEARTH_CUDA_ATTN_BLOCKS_PER_SM=N (decode attention's
 // loads ahead per warp and grid), HEARTH_CUDA_ATTN_BATCHED=0 (decode attention's softmax one key
 // at a time instead of softmax_keys over a warp's keys in flight), HEARTH_CUDA_KV_F16=0 (f32 KV
@@ -52,11 +58,16 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.fuse_norm = !env_off("HEARTH_CUDA_FUSE_NORM");
   options.fuse_residual = !env_off("HEARTH_CUDA_FUSE_RESIDUAL");
   options.fuse_rope_attention = env_int("HEARTH_CUDA_FUSE_ROPE_ATTN", 0) == 1;
+  options.fuse_rope_matvec =
+      !env_off("HEARTH_CUDA_FUSE_ROPE_MATVEC") && !options.fuse_rope_attention;
   options.kv_f16 = !env_off("HEARTH_CUDA_KV_F16");
   cuda::KernelTuning& t = options.tuning;
   t.matvec_blocks_per_sm = env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", t.matvec_blocks_per_sm);
   t.matvec_prefetch_rounds =
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
+  t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
+  t.matvec_interleave = !env_off("HEARTH_CUDA_MATVEC_INTERLEAVE");
+  t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
   t.attention_single_split_keys =
@@ -64,6 +75,7 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.attention_keys_in_flight =
       env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", t.attention_keys_in_flight);
   t.attention_batched_softmax = !env_off("HEARTH_CUDA_ATTN_BATCHED");
+  t.attention_fast_merge = !env_off("HEARTH_CUDA_ATTN_FAST_MERGE");
   t.attention_load_stages = env_int("HEARTH_CUDA_ATTN_STAGES", t.attention_load_stages);
   t.attention_blocks_per_sm =
       std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", t.attention_blocks_per_sm));

@@ -6,16 +6,20 @@
 //  - rms_norm -> matvec (quantized weights): the matvec computes the norm of its raw input
 //    itself and still writes the norm's output;
 //  - matvec -> add: the matvec adds its result to the residual and still writes the product;
-//  - rope, rope -> store_kv: one kernel (rope_qk_store), or, when asked for
+//  - matvec(q, k, v) -> rope(q) -> rope(k) -> store_kv(k, v): the matvec rotates q and k as it
+//    writes them and writes k and v to the cache row too (fuse_rope_matvec, the default);
+//  - rope, rope -> store_kv otherwise: one kernel (rope_qk_store), or, when asked for
 //    (fuse_rope_attention), all three inside the decode attention kernel;
 //  - add -> rms_norm where no matvec took the add: add_rms_norm.
 // Any other op first launches what is held (flush_pending), so work always runs in call order;
-// only one pattern is held at a time. A fusion is refused when the buffers overlap in a way the
-// fused kernel would race on. rope_qk_store and add_rms_norm keep the unfused arithmetic bit
-// for bit; the folded norm sums x^2 in another order and scales the int8 products instead of x,
-// and rope inside attention rotates in float (a few float ulps; the parity tests bound them).
-// Held ops keep raw pointers: a buffer an op uses must live until that op is launched, i.e. until
-// the next op outside its pattern, the end of run_step, read() or synchronize().
+// only one pattern is held at a time (a held q/k/v matvec with the ropes that follow it is one). A
+// fusion is refused when the buffers overlap in a way the fused kernel would race on. rope_qk_store
+// and add_rms_norm keep the unfused arithmetic bit for bit (so does the rope in the matvec: the
+// same double-precision expressions on the same products); the folded norm sums x^2 in another
+// order and scales the int8 products instead of x, and rope inside attention rotates in float (a
+// few float ulps; the parity tests bound them). Held ops keep raw pointers: a buffer an op uses
+// must live until that op is launched, i.e. until the next op outside its pattern, the end of
+// run_step, read() or synchronize().
 #include <cstring>
 
 #include "backend/cuda/cuda_backend.h"
@@ -50,6 +54,8 @@ Status CudaBackend::flush_pending() {
   const bool add_pending = pending_add_, norm_pending = pending_norm_,
              matvec_pending = pending_matvec_, store_pending = pending_store_;
   drop_pending();
+  // A held matvec first: ropes held with it rotate its outputs.
+  if (matvec_pending) HEARTH_RETURN_IF_ERROR(launch_matvecs(matvec_));
   if (store_pending) {  // rope(q), rope(k), store_kv whose attention did not take them
     const PendingRope& q = ropes_[0];
     const PendingRope& k = ropes_[1];
@@ -72,7 +78,6 @@ Status CudaBackend::flush_pending() {
         cuda::rms_norm(ctx_, norm_.x, norm_.weight, norm_.y, norm_.rows, norm_.cols, norm_.eps),
         "rms_norm"));
   }
-  if (matvec_pending) HEARTH_RETURN_IF_ERROR(launch_matvecs(matvec_));
   return {};
 }
 
@@ -92,6 +97,11 @@ Status CudaBackend::launch_matvecs(const MatvecCall& c) {
     if (c.residual_out != nullptr) {
       f.residual_in = c.residual_in + t * mv[0].w.rows;
       f.residual_out = c.residual_out + t * mv[0].w.rows;
+    }
+    MatvecRope rope = c.rope_args;
+    if (c.rope) {
+      rope.position += t;
+      f.rope = &rope;
     }
     const float* x = c.x + t * c.k;
     const cudaError_t err = c.swiglu ? matvec_swiglu(ctx_, x, mv[0].w, mv[1].w, mv[0].y, f)
@@ -141,18 +151,69 @@ Status CudaBackend::take_norm(MatvecCall& call) {
   return flush_pending();
 }
 
-// A one-weight matvec is held back for the residual add that usually consumes its output.
+// A one-weight matvec is held back for the residual add that usually consumes its output, a
+// three-weight one (q, k, v) for the ropes and store_kv that usually follow it.
 bool CudaBackend::defer_matvec(const MatvecCall& call) {
-  if (!options_.fuse_residual || call.n_targets != 1 || call.swiglu) return false;
+  const bool for_add = options_.fuse_residual && call.n_targets == 1;
+  const bool for_rope = options_.fuse_rope_matvec && call.n_targets == 3;
+  if (call.swiglu || (!for_add && !for_rope)) return false;
   matvec_ = call;
   pending_matvec_ = true;
+  return true;
+}
+
+bool CudaBackend::defer_rope_into_matvec(const TensorView& x, const int32_t* positions,
+                                         const RopeParams& params) {
+  const int index = pending_ropes_;  // 0: q's rope, 1: k's
+  if (!pending_matvec_ || matvec_.n_targets != 3 || matvec_.rope || index > 1) return false;
+  const MatvecTarget& target = matvec_.targets[index];
+  const int64_t head_dim = x.shape()[2];
+  if (x.data_as<float>() != target.y || x.shape()[0] != matvec_.n_tokens ||
+      x.shape()[1] * head_dim != target.w.rows ||
+      !matvec_fuses_rope(matvec_.targets[0].w, matvec_.targets[1].w, matvec_.targets[2].w, head_dim,
+                         params)) {
+    return false;
+  }
+  if (index == 1 && (ropes_[0].positions != positions || ropes_[0].head_dim != head_dim ||
+                     !same_rope(ropes_[0].params, params))) {
+    return false;
+  }
+  PendingRope& r = ropes_[pending_ropes_++];
+  r.x = x.data_as<float>();
+  r.n_tokens = x.shape()[0];
+  r.heads = x.shape()[1];
+  r.head_dim = head_dim;
+  r.positions = positions;
+  r.params = params;
+  return true;
+}
+
+Expected<bool> CudaBackend::fuse_matvec_rope_store(const TensorView& k, const TensorView& v,
+                                                   const int32_t* positions, const TensorView& keys,
+                                                   const TensorView& values) {
+  if (!pending_matvec_ || pending_ropes_ != 2 || matvec_.n_targets != 3 ||
+      ropes_[1].x != k.data_as<float>() || ropes_[1].positions != positions ||
+      matvec_.targets[2].y != v.data_as<float>()) {
+    return false;
+  }
+  MatvecCall fused = matvec_;
+  fused.rope = true;
+  fused.rope_args.position = positions;
+  fused.rope_args.params = ropes_[0].params;
+  fused.rope_args.head_dim = ropes_[0].head_dim;
+  fused.rope_args.kv = kv_format(keys);
+  fused.rope_args.keys = keys.data();
+  fused.rope_args.values = values.data();
+  drop_pending();
+  HEARTH_RETURN_IF_ERROR(launch_matvecs(fused));
+  ++fusions_.rope_into_matvec;
   return true;
 }
 
 // add(x, y, out) (or add(y, x, out)) right after the matvec that wrote y: one kernel.
 Expected<bool> CudaBackend::fuse_matvec_add(const TensorView& a, const TensorView& b,
                                             const TensorView& out) {
-  if (!pending_matvec_) return false;
+  if (!pending_matvec_ || matvec_.n_targets != 1 || pending_ropes_ != 0) return false;
   const MatvecCall& c = matvec_;
   const float* y = c.targets[0].y;
   const int64_t n = c.n_tokens * c.targets[0].w.rows;
@@ -214,6 +275,7 @@ Expected<bool> CudaBackend::fuse_add_rms_norm(const TensorView& x, const TensorV
 // rope of up to two tensors with the same positions and frequencies is held back for store_kv.
 Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
                                const RopeParams& params) {
+  if (defer_rope_into_matvec(x, positions, params)) return {};
   const PendingRope& first = ropes_[0];
   const bool pairs_with_first =
       pending_ropes_ == 1 && only_ropes_pending() && first.positions == positions &&

@@ -239,6 +239,8 @@ Status CudaBackend::store_kv(const TensorView& k, const TensorView& v,
   }
   HEARTH_RETURN_IF_ERROR(check_ids_in_range(positions, keys.shape()[0], "store_kv: position"));
   HEARTH_ASSIGN_OR_RETURN(const int32_t* pos, device_ids(positions, IdKind::kPositions));
+  HEARTH_ASSIGN_OR_RETURN(const bool into_matvec, fuse_matvec_rope_store(k, v, pos, keys, values));
+  if (into_matvec) return {};
   HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_rope_store_kv(k, v, pos, keys, values));
   if (fused) return {};
   HEARTH_RETURN_IF_ERROR(flush_pending());

@@ -1,8 +1,9 @@
 // The CUDA backend's decode fusions (cuda_fusion.cpp) against the reference's unfused ops:
-// rope + KV store (in one kernel, or inside attention on request), the residual add with the
-// next rms_norm, each rms_norm folded into the matvec that reads it and each residual add into
-// the matvec that produces it, and the overlaps for which a fusion must be refused. Tolerances
-// as in cuda_backend_parity_test.cpp; the fusion counters show each fusion was taken (or not).
+// rope + KV store (inside the q/k/v matvec, in one kernel of their own, or inside attention on
+// request), the residual add with the next rms_norm, each rms_norm folded into the matvec that
+// reads it and each residual add into the matvec that produces it, and the overlaps for which a
+// fusion must be refused. Tolerances as in cuda_backend_parity_test.cpp; the fusion counters show
+// each fusion was taken (or not).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -107,6 +108,162 @@ TEST_F(CudaParityTest, RopeAndKvStoreFoldedIntoDecodeAttentionMatchTheReference)
     for (size_t i = static_cast<size_t>(used); i < got_k.size(); ++i) {
       ASSERT_TRUE(std::isnan(got_k[i]) && std::isnan(got_v[i])) << "row past the token, " << i;
     }
+  }
+}
+
+// rope(q)'s partner of element i of a [t][heads][hd] tensor (itself where the dim is not rotated).
+int64_t rope_partner(int64_t i, int64_t hd, const RopeSpec& spec) {
+  const int64_t d = i % hd, half = spec.rotary_dim / 2;
+  if (d >= spec.rotary_dim) return i;
+  if (spec.layout == RopeLayout::kAdjacentPairs) return i - d + (d ^ 1);
+  return d < half ? i + half : i - half;
+}
+
+// Decode steps hold the q/k/v matvec back for rope(q), rope(k) and store_kv, and the matvec
+// rotates q and k as it writes them and writes the cache rows too: one launch. Its outputs must
+// be the unfused ops' bit for bit (the same products, the same double-precision rotation), and
+// within the matvec tolerance of the reference's matmul -> rope -> store_kv (a rotation mixes a
+// pair, so the pair's two bounds add). Shapes the fused kernel cannot take (NeoX with partial
+// rotary dims) run unfused.
+TEST_F(CudaParityTest, RopeAndKvStoreFoldedIntoQkvMatvecMatchTheUnfusedOps) {
+  cuda::CudaBackendOptions unfused_options;
+  unfused_options.fuse_rope_matvec = false;
+  std::string reason;
+  auto unfused = test::cuda_backend_or_reason(reason, unfused_options);
+  ASSERT_TRUE(unfused) << reason;
+  struct Case {
+    DType type;
+    int64_t heads, kv_heads, hd;
+    RopeLayout layout;
+    int64_t rotary, t;
+    bool bias, norm, fuses;
+  };
+  const int64_t dim = 512, capacity = 48;
+  for (const Case& c :
+       {Case{DType::kQ4_0, 8, 2, 128, RopeLayout::kAdjacentPairs, 128, 1, false, true, true},
+        Case{DType::kQ4_0, 8, 2, 128, RopeLayout::kNeox, 128, 3, true, false, true},
+        Case{DType::kQ8_0, 6, 2, 64, RopeLayout::kNeox, 64, 1, true, true, true},
+        Case{DType::kQ4_1, 4, 4, 64, RopeLayout::kAdjacentPairs, 32, 2, false, false, true},
+        Case{DType::kF16, 8, 2, 128, RopeLayout::kNeox, 128, 1, true, false, true},
+        Case{DType::kQ4_0, 4, 2, 64, RopeLayout::kNeox, 32, 1, false, true, false}}) {
+    SCOPED_TRACE(std::string(dtype_name(c.type)) + " heads " + std::to_string(c.heads) + "/" +
+                 std::to_string(c.kv_heads) + " hd " + std::to_string(c.hd) + " rotary " +
+                 std::to_string(c.rotary) +
+                 (c.layout == RopeLayout::kNeox ? " neox" : " adjacent") + " t " +
+                 std::to_string(c.t) + (c.bias ? " bias" : "") + (c.norm ? " norm" : ""));
+    RopeSpec spec;
+    spec.layout = c.layout;
+    spec.rotary_dim = c.rotary;
+    for (int64_t i = 0; i < c.rotary / 2; ++i) {
+      spec.inv_freq.push_back(std::pow(10000.0, -2.0 * static_cast<double>(i) / c.rotary));
+    }
+    const int64_t qn = c.heads * c.hd, kn = c.kv_heads * c.hd, t = c.t;
+    std::vector<int32_t> pos(static_cast<size_t>(t));
+    for (int64_t i = 0; i < t; ++i) pos[i] = static_cast<int32_t>(17 + 5 * i);
+    const std::vector<int32_t> tokens(static_cast<size_t>(t), 1);
+    const int64_t rows[3] = {qn, kn, kn};
+    std::vector<test::RandomTensor> ws;
+    ws.reserve(3);
+    std::vector<std::vector<float>> biases;
+    for (int64_t n : rows) {
+      ws.push_back(test::random_weight(c.type, n, dim, rng_));
+      biases.push_back(test::random_floats(n, rng_));
+    }
+    std::vector<float> x = test::random_floats(t * dim, rng_), nw = test::random_floats(dim, rng_);
+    const Shape xs{t, dim}, cs{capacity, c.kv_heads, c.hd};
+    std::vector<float> cache = as_cached(*cuda_, normal_floats(capacity * kn, rng_));
+
+    // The reference: [rms_norm ->] q/k/v products [+ bias] -> rope(q), rope(k) -> store_kv.
+    std::vector<float> xn = x;
+    if (c.norm) {
+      ASSERT_TRUE(
+          ref_.rms_norm(f32_view(x, xs), f32_view(nw, Shape{dim}), 1e-5f, f32_view(xn, xs)).ok());
+    }
+    std::vector<std::vector<float>> want(3), tol(3);
+    for (int i = 0; i < 3; ++i) {
+      want[i].resize(static_cast<size_t>(t * rows[i]));
+      std::vector<float>& b = biases[i];
+      const TensorView bias_view = f32_view(b, Shape{rows[i]});
+      ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), ws[i].view, c.bias ? &bias_view : nullptr,
+                              f32_view(want[i], Shape{t, rows[i]}))
+                      .ok());
+      const auto mt = matmul_tolerance(test::dequantized(ws[i].view), xn, rows[i], dim, t, c.type);
+      tol[i].resize(mt.size());
+      for (size_t j = 0; j < mt.size(); ++j) {
+        const int64_t p = i < 2 ? rope_partner(static_cast<int64_t>(j), c.hd, spec) : j;
+        tol[i][j] = static_cast<float>(mt[j] + (p == static_cast<int64_t>(j) ? 0.0 : mt[p]) +
+                                       1e-5 * (std::abs(want[i][j]) + std::abs(want[i][p])));
+      }
+    }
+    ASSERT_TRUE(ref_.rope(f32_view(want[0], Shape{t, c.heads, c.hd}), pos, spec).ok());
+    ASSERT_TRUE(ref_.rope(f32_view(want[1], Shape{t, c.kv_heads, c.hd}), pos, spec).ok());
+
+    // The same ops on both backends; results read back as [q, k, v, keys, values].
+    const auto run = [&](cuda::CudaBackend& be, bool expect_fused) {
+      std::vector<std::vector<float>> got;
+      std::vector<TensorView> pw, pb;
+      for (int i = 0; i < 3; ++i) {
+        auto w = be.prepare_matrix("w", ws[i].view);
+        auto b = be.prepare_vector("b", f32_view(biases[i], Shape{rows[i]}));
+        EXPECT_TRUE(w.ok() && b.ok());
+        if (!w.ok() || !b.ok()) return got;
+        pw.push_back(*w);
+        pb.push_back(*b);
+      }
+      auto dnw = be.prepare_vector("norm", f32_view(nw, Shape{dim}));
+      EXPECT_TRUE(dnw.ok());
+      if (!dnw.ok()) return got;
+      const DeviceTensor dx = to_device(be, x, xs), dxn = test::poisoned(be, xs);
+      const DeviceTensor dq = test::poisoned(be, Shape{t, c.heads, c.hd}),
+                         dk = test::poisoned(be, Shape{t, c.kv_heads, c.hd}),
+                         dv = test::poisoned(be, Shape{t, c.kv_heads, c.hd});
+      const DeviceTensor dkeys = kv_to_device(be, cache, cs), dvalues = kv_to_device(be, cache, cs);
+      const TensorView q2(dq.view.data(), DType::kF32, Shape{t, qn}),
+          k2(dk.view.data(), DType::kF32, Shape{t, kn}),
+          v2(dv.view.data(), DType::kF32, Shape{t, kn});
+      const MatmulTarget targets[] = {{&pw[0], c.bias ? &pb[0] : nullptr, q2},
+                                      {&pw[1], c.bias ? &pb[1] : nullptr, k2},
+                                      {&pw[2], c.bias ? &pb[2] : nullptr, v2}};
+      const int64_t before = be.fusions().rope_into_matvec;
+      EXPECT_TRUE(be.begin_step(tokens, pos).ok());
+      if (c.norm) {
+        EXPECT_TRUE(be.rms_norm(dx.view, *dnw, 1e-5f, dxn.view).ok());
+      }
+      EXPECT_TRUE(be.matmul_shared_input(c.norm ? dxn.view : dx.view, targets).ok());
+      EXPECT_TRUE(be.rope(dq.view, pos, spec).ok());
+      EXPECT_TRUE(be.rope(dk.view, pos, spec).ok());
+      const Status st = be.store_kv(dk.view, dv.view, pos, dkeys.view, dvalues.view);
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      EXPECT_EQ(be.fusions().rope_into_matvec - before, expect_fused ? 1 : 0)
+          << (expect_fused ? "rope not folded into the matvec" : "folded where it must not be");
+      for (const TensorView* v : {&dq.view, &dk.view, &dv.view, &dkeys.view, &dvalues.view}) {
+        got.push_back(to_host(be, *v));
+      }
+      return got;
+    };
+    const auto fused = run(*cuda_, c.fuses);
+    const auto plain = run(*unfused, false);
+    ASSERT_EQ(fused.size(), 5u);
+    ASSERT_EQ(plain.size(), 5u);
+    const char* names[] = {"q", "k", "v", "cache keys", "cache values"};
+    for (int i = 0; i < 5; ++i) {
+      expect_all_near(fused[i], plain[i], 0, 0, std::string(names[i]) + ", fused vs unfused");
+    }
+    for (int i = 0; i < 3; ++i) {
+      std::vector<double> allowed(tol[i].begin(), tol[i].end());
+      expect_matmul_near(fused[i], want[i], allowed, 0, std::string(names[i]) + " vs reference");
+    }
+    // The cache rows at the positions hold k and v as the cache type rounds them; the rest is
+    // untouched.
+    std::vector<float> want_keys = cache, want_values = cache;
+    for (int64_t tt = 0; tt < t; ++tt) {
+      for (int64_t j = 0; j < kn; ++j) {
+        want_keys[pos[tt] * kn + j] = fused[1][tt * kn + j];
+        want_values[pos[tt] * kn + j] = fused[2][tt * kn + j];
+      }
+    }
+    expect_all_near(fused[3], as_cached(*cuda_, want_keys), 0, 0, "cache keys");
+    expect_all_near(fused[4], as_cached(*cuda_, want_values), 0, 0, "cache values");
   }
 }
 

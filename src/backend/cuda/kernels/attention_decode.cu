@@ -267,6 +267,69 @@ __device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, cons
   }
 }
 
+// The splits of one (token, kv head) merged by the last block to finish them: warp w takes the
+// heads w, w + kWarps, ..., its lanes read every split's (max, sum) at once and leave each
+// split's weight exp(m_s - M) in w and the head's total sum in l; then each thread adds up
+// weight x values for 4 consecutive dims of a head, 8 splits' float4 loads in flight. (The
+// previous merge read the splits one after another per element: a chain of L2 round trips in
+// the one block of the kv head still running.)
+template <int GMAX, int kHeadDim>
+__device__ __forceinline__ void merge_splits(const AttentionArgs& a, int64_t head0, int group,
+                                             int splits, int grid_splits, const float* scratch,
+                                             float (&w)[GMAX][kMaxSplits], float (&l)[GMAX]) {
+  constexpr int64_t stride = kHeadDim + 4;
+  constexpr int kPerLane = kMaxSplits / 32;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  for (int g = warp; g < group; g += kWarps) {
+    const float* src = scratch + (head0 + g) * grid_splits * stride;
+    float ms[kPerLane], ls[kPerLane];
+    float mx = -INFINITY;
+#pragma unroll
+    for (int i = 0; i < kPerLane; ++i) {
+      const int s = lane + 32 * i;
+      ms[i] = s < splits ? __ldcg(src + s * stride) : -INFINITY;
+      ls[i] = s < splits ? __ldcg(src + s * stride + 1) : 0.0f;
+      mx = fmaxf(mx, ms[i]);
+    }
+    mx = warp_max(mx);
+    float total = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kPerLane; ++i) {
+      const float f = ms[i] == -INFINITY ? 0.0f : __expf(ms[i] - mx);
+      total += ls[i] * f;
+      if (lane + 32 * i < splits) w[g][lane + 32 * i] = f;
+    }
+    total = warp_sum(total);
+    if (lane == 0) l[g] = total;
+  }
+  __syncthreads();
+  constexpr int kQuads = kHeadDim / 4;
+  for (int idx = threadIdx.x; idx < group * kQuads; idx += kThreads) {
+    const int g = idx / kQuads, d = (idx % kQuads) * 4;
+    const float* src = scratch + (head0 + g) * grid_splits * stride + 4 + d;
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    const auto add = [&](const float4& v, float f) {
+      acc.x += f * v.x;
+      acc.y += f * v.y;
+      acc.z += f * v.z;
+      acc.w += f * v.w;
+    };
+    int s = 0;
+    for (; s + 8 <= splits; s += 8) {
+      float4 v[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        v[j] = __ldcg(reinterpret_cast<const float4*>(src + (s + j) * stride));
+#pragma unroll
+      for (int j = 0; j < 8; ++j) add(v[j], w[g][s + j]);
+    }
+    for (; s < splits; ++s) add(__ldcg(reinterpret_cast<const float4*>(src + s * stride)), w[g][s]);
+    const float inv = 1.0f / l[g];
+    *reinterpret_cast<float4*>(a.out + (head0 + g) * kHeadDim + d) =
+        make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+  }
+}
+
 // KV: the cache's element type (float or __half). U: keys per softmax update
 // (KernelTuning::attention_keys_in_flight). S: rounds of U keys a warp holds in registers, S - 1
 // of them loading while one is used (KernelTuning::attention_load_stages). kRope: the fused
@@ -280,6 +343,8 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float part_o[kWarps][GMAX][kHeadDim];
   __shared__ int is_last;
   __shared__ float warp_shared[kWarps][2 * 32];  // softmax_keys' probabilities and rescales
+  __shared__ float merge_w[GMAX][kMaxSplits];    // merge_splits' weight of each split
+  __shared__ float merge_l[GMAX];
   const int kvh = blockIdx.x, split = blockIdx.y;
   const int64_t t = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -435,7 +500,8 @@ __global__ void __launch_bounds__(kThreads)
       for (int d = 0; d < DPL; ++d) qh[d] = x[d];
     }
   };
-  const int64_t stride = kHeadDim + 2;  // per (token, head, split): max, sum, values
+  // Per (token, head, split): max, sum, two floats of padding, values (16-byte aligned rows).
+  const int64_t stride = kHeadDim + 4;
   for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
     const int g = idx / kHeadDim, d = idx % kHeadDim;
     float mx = -INFINITY;
@@ -457,7 +523,7 @@ __global__ void __launch_bounds__(kThreads)
       dst[0] = mx;
       dst[1] = sum;
     }
-    dst[2 + d] = val;
+    dst[4 + d] = val;
   }
 
   if (alone) {
@@ -474,20 +540,24 @@ __global__ void __launch_bounds__(kThreads)
   __syncthreads();
   if (!is_last) return;
   __threadfence();
-  for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
-    const int g = idx / kHeadDim, d = idx % kHeadDim;
-    const float* src = scratch + (head0 + g) * grid_splits * stride;
-    float mx = -INFINITY;
-    for (int s = 0; s < splits; ++s) mx = fmaxf(mx, __ldcg(src + s * stride));
-    float sum = 0.0f, val = 0.0f;
-    for (int s = 0; s < splits; ++s) {
-      const float ms = __ldcg(src + s * stride);
-      if (ms == -INFINITY) continue;
-      const float f = __expf(ms - mx);
-      sum += __ldcg(src + s * stride + 1) * f;
-      val += __ldcg(src + s * stride + 2 + d) * f;
+  if (a.fast_merge) {
+    merge_splits<GMAX, kHeadDim>(a, head0, group, splits, grid_splits, scratch, merge_w, merge_l);
+  } else {
+    for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
+      const int g = idx / kHeadDim, d = idx % kHeadDim;
+      const float* src = scratch + (head0 + g) * grid_splits * stride;
+      float mx = -INFINITY;
+      for (int s = 0; s < splits; ++s) mx = fmaxf(mx, __ldcg(src + s * stride));
+      float sum = 0.0f, val = 0.0f;
+      for (int s = 0; s < splits; ++s) {
+        const float ms = __ldcg(src + s * stride);
+        if (ms == -INFINITY) continue;
+        const float f = __expf(ms - mx);
+        sum += __ldcg(src + s * stride + 1) * f;
+        val += __ldcg(src + s * stride + 4 + d) * f;
+      }
+      a.out[(head0 + g) * kHeadDim + d] = val / sum;
     }
-    a.out[(head0 + g) * kHeadDim + d] = val / sum;
   }
   rewrite_q();
   if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
@@ -564,7 +634,7 @@ int decode_attention_splits(const LaunchContext& ctx, int64_t n_kv_heads, int64_
 
 size_t decode_attention_scratch_bytes(int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                                       int splits) {
-  return static_cast<size_t>(n_tokens * n_heads * splits * (head_dim + 2)) * sizeof(float);
+  return static_cast<size_t>(n_tokens * n_heads * splits * (head_dim + 4)) * sizeof(float);
 }
 
 bool decode_rope_supported(int64_t head_dim, const RopeParams& p) {
@@ -591,6 +661,7 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   a.keys_per_split = ctx.tuning.attention_keys_per_split;
   a.single_split_keys = ctx.tuning.attention_single_split_keys;
   a.batched_softmax = ctx.tuning.attention_batched_softmax;
+  a.fast_merge = ctx.tuning.attention_fast_merge;
   return a.kv == KvFormat::kF16 ? launch_kv<__half>(ctx, a, splits, scratch, counters, r)
                                 : launch_kv<float>(ctx, a, splits, scratch, counters, r);
 }

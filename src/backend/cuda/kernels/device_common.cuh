@@ -99,6 +99,16 @@ __device__ __forceinline__ KV to_kv(float x) {
   }
 }
 
+// One rope pair (x0, x1) turned by the angle of cosine c and sine s: in double, each product
+// and the sum rounded on its own (no fused multiply-add), as the reference computes it, so every
+// kernel that rotates (rope, rope_qk_store, the q/k/v matvec) gives the same floats.
+__device__ __forceinline__ float rope_first(double x0, double x1, double c, double s) {
+  return static_cast<float>(__dsub_rn(__dmul_rn(x0, c), __dmul_rn(x1, s)));
+}
+__device__ __forceinline__ float rope_second(double x0, double x1, double c, double s) {
+  return static_cast<float>(__dadd_rn(__dmul_rn(x0, s), __dmul_rn(x1, c)));
+}
+
 __device__ __forceinline__ float half_bits_to_float(uint16_t h) {
   return __half2float(__ushort_as_half(h));
 }

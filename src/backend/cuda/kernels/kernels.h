@@ -14,12 +14,16 @@ namespace hearth::cuda {
 struct KernelTuning {
   int matvec_blocks_per_sm = 0;    // cap on resident matvec blocks per multiprocessor (0: none)
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
+  int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
+  bool matvec_interleave = true;   // row groups dealt to blocks in turn (else block by block)
+  int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
   int attention_single_split_keys = 160;  // decode attention: one split (no merge) up to this
   int attention_keys_in_flight = 2;       // decode attention: keys per softmax update (2 or 4)
   int attention_load_stages = 3;          // decode attention, 2 keys: rounds in registers (2-4)
   bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
+  bool attention_fast_merge = true;       // decode attention: merge_splits (else split by split)
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
 };
@@ -65,12 +69,32 @@ cudaError_t dequantize_rows_bf16(const LaunchContext& ctx, const DeviceMatrix& m
 cudaError_t embedding_rows(const LaunchContext& ctx, const DeviceMatrix& table,
                            const int32_t* tokens, int64_t n_tokens, float* out);
 
+// ---- rotary embedding and KV cache formats ---------------------------------------------------
+// Element type of a KV cache: f16 (the default: half the bytes a decode step reads; the prefill
+// attention rounds to fp16 anyway) or f32. k and v arrive in f32 and are rounded on store.
+enum class KvFormat : uint8_t { kF32, kF16 };
+inline constexpr int kMaxRopePairs = 128;
+struct RopeParams {
+  bool adjacent_pairs = false;  // (2i, 2i+1) pairs; else NeoX (i, i + rotary_dim/2)
+  int rotary_dim = 0;
+  double inv_freq[kMaxRopePairs];
+};
+
 // ---- matrix-vector products (matvec.cu) -------------------------------------------------------
 // y = x . W^T for one token: x [K] f32; up to 3 weights sharing x (q/k/v) in one launch.
 struct MatvecTarget {
   DeviceMatrix w;               // [N, K]
   const float* bias = nullptr;  // [N] or null
   float* y = nullptr;           // [N]
+};
+// The rope a q/k/v matvec can do behind its products (MatvecFusion::rope).
+struct MatvecRope {
+  const int32_t* position = nullptr;  // device: the token's position, written before the step
+  RopeParams params{};
+  int64_t head_dim = 0;
+  KvFormat kv = KvFormat::kF16;
+  void* keys = nullptr;  // [capacity][rows of k] of format kv
+  void* values = nullptr;
 };
 // Decode fusions of a matvec launch (null pointers: none).
 struct MatvecFusion {
@@ -83,8 +107,16 @@ struct MatvecFusion {
   // allowed; residual_out must not overlap x or norm_out).
   const float* residual_in = nullptr;
   float* residual_out = nullptr;
+  // Rope behind, three targets q, k, v (matvec_fuses_rope): q and k rotated as rope() rotates
+  // them, then k and v also written to the KV cache row of the token's position, as store_kv
+  // writes it; one launch for what matvec, rope_qk_store do in two.
+  const MatvecRope* rope = nullptr;
 };
 bool matvec_fuses_norm(WeightFormat format, int64_t k);
+// Whether q/k/v of these shapes can take the rope (MatvecFusion::rope): q and k rows whole
+// heads of head_dim (a multiple of 4), v the shape of k, rotary_dim = head_dim for NeoX pairs.
+bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const DeviceMatrix& v,
+                       int64_t head_dim, const RopeParams& params);
 cudaError_t matvec(const LaunchContext& ctx, const float* x, const MatvecTarget* targets,
                    int n_targets, const MatvecFusion& fusion = {});
 // out[N] = silu(x . gate^T) * (x . up^T); gate and up [N, K] of the same format.
@@ -107,15 +139,7 @@ cudaError_t add_bias(const LaunchContext& ctx, float* y, const float* bias, int6
 cudaError_t f32_to_bf16(const LaunchContext& ctx, const float* x, void* out, int64_t n);
 
 // ---- rotary embedding and the KV cache (rope_kv.cu) -------------------------------------------
-// Element type of a KV cache: f16 (the default: half the bytes a decode step reads; the prefill
-// attention rounds to fp16 anyway) or f32. k and v arrive in f32 and are rounded on store.
-enum class KvFormat : uint8_t { kF32, kF16 };
-inline constexpr int kMaxRopePairs = 128;
-struct RopeParams {
-  bool adjacent_pairs = false;  // (2i, 2i+1) pairs; else NeoX (i, i + rotary_dim/2)
-  int rotary_dim = 0;
-  double inv_freq[kMaxRopePairs];
-};
+// (KvFormat and RopeParams above, with the matvec that can take the rope.)
 // Rotates x [T][heads][head_dim] in place; token t is at positions[t].
 cudaError_t rope(const LaunchContext& ctx, float* x, int64_t n_tokens, int64_t heads,
                  int64_t head_dim, const int32_t* positions, const RopeParams& params);
@@ -148,6 +172,7 @@ struct AttentionArgs {
   int keys_per_split = 0;       // decode: splits used = ceil(live keys / this), capped by the grid
   int single_split_keys = 0;    // decode: one split while the live keys are at most this
   bool batched_softmax = true;  // decode: a warp's keys in flight per softmax update (else one)
+  bool fast_merge = true;       // decode: splits merged with their loads in flight
 };
 // Split-K over the keys, for few query tokens (decode). Needs scratch from
 // decode_attention_scratch_bytes(); `counters` [T * n_kv_heads] ints must be zero and are left

@@ -8,8 +8,10 @@
 // about 8 independent 16-byte loads are in flight per lane. Float weights (f32, f16, bf16) keep
 // x in f32 in shared memory and read 8 weights per 16-byte load (two loads for f32).
 // Up to three weights sharing x (q/k/v) run in one launch; gate/up with silu(g)*u fused.
-// Decode fusions (MatvecFusion): an rms_norm in front and a residual add behind, so a layer's
-// norms and adds need no launches of their own (see the Batch fields).
+// Decode fusions (MatvecFusion): an rms_norm in front, and a residual add or rope + KV store
+// behind, so a layer's norms, adds and ropes need no launches of their own (see the Batch
+// fields). Row groups are dealt to the blocks in turn (group g to block g % grid), so a matrix
+// with fewer groups than the grid has warps spreads them over every multiprocessor.
 #include "backend/cuda/kernels/device_common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -19,7 +21,7 @@
 namespace hearth::cuda {
 namespace {
 
-constexpr int kWarps = 8;
+constexpr int kWarps = 8;  // per block of the float kernel, and the quantized one by default
 constexpr int kThreads = kWarps * 32;
 constexpr int kMaxTargets = 3;
 
@@ -45,6 +47,20 @@ struct Batch {
   float* residual_out;
   // Issue the first two rounds of weight loads before waiting for the previous kernel (else one).
   bool prefetch_two;
+  bool interleave;  // group g in block g % grid (else block g / warps)
+  int x_passes;     // times x is quantized (1; more only to measure what the prologue costs)
+  // Rope behind (rope_position not null; three targets q, k, v, never with swiglu or a residual):
+  // groups of targets 0 and 1 hold whole rotation pairs (rows i, i + 1 for adjacent pairs, i and
+  // i + rope_half for NeoX), so the lanes that write a pair have both products; the rotated q
+  // and k and the v row are written to y, k and v also to the cache row of the position.
+  const int32_t* rope_position;
+  int rope_head_dim;
+  int rope_dim;   // rotary dims per head (adjacent pairs: the rest pass through)
+  int rope_half;  // NeoX: the partner's offset, rope_dim / 2 (= head_dim / 2); 0: adjacent pairs
+  bool kv_f16;
+  void* keys;
+  void* values;
+  double inv_freq[kMaxRopePairs];
 };
 
 __device__ __forceinline__ float silu(float g) {
@@ -102,39 +118,109 @@ __device__ __forceinline__ float dot_block(const BlockBits<F>& w, const int4& xa
   }
 }
 
-// Which target and first row a row group is.
-__device__ __forceinline__ void locate_group(const Batch& batch, int64_t g, int rows_per_group,
-                                             int& target, int64_t& row0) {
-  target = 0;
+// The rows of a row group: R consecutive rows from base (partner 1), or for rotated NeoX
+// groups R/2 pairs (base + i, base + i + partner). Rows fit an int (2^31 rows of 32 columns
+// are 68 GB of q4_0).
+struct GroupRows {
+  int target;
+  int base;
+  int partner;
+  __device__ __forceinline__ int64_t row(int r) const {
+    return partner == 1 ? base + r : base + (r >> 1) + (r & 1) * partner;
+  }
+};
+
+__device__ __forceinline__ GroupRows locate_group(const Batch& batch, int64_t g,
+                                                  int rows_per_group) {
+  int target = 0;
   int64_t first = 0;
   while (target + 1 < batch.n_targets && g >= batch.group_end[target]) {
     first = batch.group_end[target];
     ++target;
   }
-  row0 = (g - first) * rows_per_group;
+  const int64_t r0 = (g - first) * rows_per_group;
+  if (batch.rope_position != nullptr && batch.rope_half > 0 && target < 2) {
+    const int64_t hd = batch.rope_head_dim;
+    return GroupRows{target, static_cast<int>(r0 / hd * hd + (r0 % hd) / 2), batch.rope_half};
+  }
+  return GroupRows{target, static_cast<int>(r0), 1};
+}
+
+// The rope table: (cos, sin) of position * inv_freq[i] in double for every pair i, in shared
+// memory. Computed before the kernel waits for its predecessor: the step's positions are copied
+// before the step's first kernel starts, and no kernel writes them.
+__device__ __forceinline__ void fill_rope_table(const Batch& batch, double2* table) {
+  if (batch.rope_position == nullptr) return;
+  const double pos = static_cast<double>(*batch.rope_position);
+  for (int i = threadIdx.x; i < batch.rope_dim / 2; i += blockDim.x) {
+    double s, c;
+    sincos(pos * batch.inv_freq[i], &s, &c);
+    table[i] = make_double2(c, s);
+  }
+}
+
+// Row `row` of q or k rotated: `self` its product, `partner` its pair partner's; `second`: the
+// row is the pair's second (i + 1 or i + half).
+__device__ __forceinline__ float rotate_row(const Batch& batch, int64_t row, float self,
+                                            float partner, bool second, const double2* table) {
+  const int d = static_cast<int>(row % batch.rope_head_dim);
+  int i;
+  if (batch.rope_half > 0) {
+    i = d < batch.rope_half ? d : d - batch.rope_half;
+  } else {
+    if (d >= batch.rope_dim) return self;
+    i = d / 2;
+  }
+  const double2 cs = table[i];
+  return second ? rope_second(partner, self, cs.x, cs.y) : rope_first(self, partner, cs.x, cs.y);
 }
 
 // acc[r] (and up[r] for swiglu) summed over the warp and times `scale` (the fused norm's, else
-// 1: exact); lane r writes row r.
+// 1: exact); every lane has every row's sum, lane r writes row r (with its rope partner's sum
+// at hand).
 template <int R>
-__device__ __forceinline__ void write_rows(const Batch& batch, int target, int64_t row0,
-                                           const float* acc, const float* up, float scale,
-                                           int lane) {
+__device__ __forceinline__ void write_rows(const Batch& batch, const GroupRows& gr,
+                                           const float* acc, const float* up, float scale, int lane,
+                                           const double2* rope_table) {
+  float v[R], u[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    const float v = warp_sum(acc[r]) * scale;
-    const float u = batch.swiglu ? warp_sum(up[r]) * scale : 0.0f;
-    const int64_t row = row0 + r;
-    if (lane == r && row < batch.w[target].rows) {
-      if (batch.swiglu) {
-        batch.y[0][row] = silu(v) * u;
+    v[r] = warp_sum(acc[r]) * scale;
+    u[r] = batch.swiglu ? warp_sum(up[r]) * scale : 0.0f;
+  }
+  const int target = gr.target;
+  const int64_t rows = batch.w[target].rows;
+  if (batch.swiglu) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t row = gr.row(r);
+      if (lane == r && row < rows) batch.y[0][row] = silu(v[r]) * u[r];
+    }
+    return;
+  }
+  const float* bias = batch.bias[target];
+  if (bias != nullptr) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) v[r] += bias[min(gr.row(r), rows - 1)];
+  }
+  const bool rope = batch.rope_position != nullptr;
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const int64_t row = gr.row(r);
+    if (lane != r || row >= rows) continue;
+    float out = v[r];
+    if constexpr (R >= 2) {
+      if (rope && target < 2) out = rotate_row(batch, row, v[r], v[r ^ 1], r & 1, rope_table);
+    }
+    batch.y[target][row] = out;
+    if (batch.residual_out != nullptr) batch.residual_out[row] = batch.residual_in[row] + out;
+    if (rope && target >= 1) {  // k or v: the cache row too
+      const int64_t at = int64_t{*batch.rope_position} * rows + row;
+      void* cache = target == 1 ? batch.keys : batch.values;
+      if (batch.kv_f16) {
+        static_cast<__half*>(cache)[at] = __float2half_rn(out);
       } else {
-        const float* bias = batch.bias[target];
-        const float out = v + (bias != nullptr ? bias[row] : 0.0f);
-        batch.y[target][row] = out;
-        if (batch.residual_out != nullptr) {
-          batch.residual_out[row] = batch.residual_in[row] + out;
-        }
+        static_cast<float*>(cache)[at] = out;
       }
     }
   }
@@ -144,7 +230,7 @@ __device__ __forceinline__ void write_rows(const Batch& batch, int target, int64
 // thread converts 4 values per 16-byte load, V loads in flight; the 8 lanes of a block of 32
 // reduce its amax and sum with shuffles. Loops are uniform per warp (every lane reaches every
 // shuffle). Returns this thread's part of sum(x^2) when kNorm (the fused norm's), else 0.
-template <bool kNorm, int V>
+template <bool kNorm, int V, int kBlockThreads>
 __device__ __forceinline__ float quantize_x(const float* x, const float* nw, int64_t k, int8_t* xq,
                                             float2* xs) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -153,12 +239,12 @@ __device__ __forceinline__ float quantize_x(const float* x, const float* nw, int
   const float4* w4 = reinterpret_cast<const float4*>(nw);
   const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   float ss = 0.0f;
-  for (int64_t w0 = int64_t{warp} * 32; w0 < n4; w0 += int64_t{kThreads} * V) {
+  for (int64_t w0 = int64_t{warp} * 32; w0 < n4; w0 += int64_t{kBlockThreads} * V) {
     float4 v[V];
     float4 s[kNorm ? V : 1];
 #pragma unroll
     for (int u = 0; u < V; ++u) {
-      const int64_t i = w0 + lane + u * kThreads;
+      const int64_t i = w0 + lane + u * kBlockThreads;
       v[u] = i < n4 ? x4[i] : zero;
       if constexpr (kNorm) s[u] = i < n4 ? w4[i] : zero;
     }
@@ -171,7 +257,7 @@ __device__ __forceinline__ float quantize_x(const float* x, const float* nw, int
     }
 #pragma unroll
     for (int u = 0; u < V; ++u) {
-      const int64_t i = w0 + lane + u * kThreads;
+      const int64_t i = w0 + lane + u * kBlockThreads;
       float amax = fmaxf(fmaxf(fabsf(v[u].x), fabsf(v[u].y)), fmaxf(fabsf(v[u].z), fabsf(v[u].w)));
 #pragma unroll
       for (int o = 4; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
@@ -207,7 +293,7 @@ __device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, f
     const float4* x4 = reinterpret_cast<const float4*>(batch.x);
     const float4* w4 = reinterpret_cast<const float4*>(batch.norm_weight);
     float4* y4 = reinterpret_cast<float4*>(batch.norm_out);
-    for (int64_t i = threadIdx.x; i < batch.k / 4; i += kThreads) {
+    for (int64_t i = threadIdx.x; i < batch.k / 4; i += blockDim.x) {
       const float4 v = x4[i], w = w4[i];
       y4[i] =
           make_float4(v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w);
@@ -218,12 +304,20 @@ __device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, f
 
 // Resident blocks per multiprocessor the register allocation must allow: q4_0 fits 3 (24 warps)
 // in 80 registers without spilling except with 4 gate/up row pairs; the fused norm's prologue
-// would otherwise push it to 2.
-template <WeightFormat F, int R, bool kSwiglu>
-constexpr int kMinBlocks = F == WeightFormat::kQ4_0 && !(R == 4 && kSwiglu) ? 3 : 1;
+// would otherwise push it to 2. Blocks of 24 warps (one per multiprocessor, the same 80
+// registers) quantize x once per multiprocessor instead of three times.
+template <WeightFormat F, int R, bool kSwiglu, int W>
+constexpr int kMinBlocks = W == 24                                            ? 1
+                           : F == WeightFormat::kQ4_0 && !(R == 4 && kSwiglu) ? 3
+                                                                              : 1;
 
-template <WeightFormat F, int R, bool kSwiglu>
-__global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
+// Shared memory: xq [k], xs [k / 32] and, with the rope, its table (16-byte aligned).
+__host__ __device__ constexpr size_t rope_table_offset(int64_t k) {
+  return (static_cast<size_t>(k + (k / 32) * 8) + 15) / 16 * 16;
+}
+
+template <WeightFormat F, int R, bool kSwiglu, int W>
+__global__ void __launch_bounds__(W * 32, kMinBlocks<F, R, kSwiglu, W>)
     matvec_quantized_kernel(Batch batch) {
   extern __shared__ __align__(16) unsigned char smem[];
   constexpr int kMats = kSwiglu ? 2 : 1;
@@ -232,39 +326,40 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
   const int64_t nb = batch.k / 32;
   int8_t* xq = reinterpret_cast<int8_t*>(smem);            // [k]
   float2* xs = reinterpret_cast<float2*>(smem + batch.k);  // [nb]: (d_x, d_x * sum q_x)
+  double2* rope_table = reinterpret_cast<double2*>(smem + rope_table_offset(batch.k));
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t groups = batch.group_end[batch.n_targets - 1];
   allow_next_kernel();
+  fill_rope_table(batch, rope_table);
 
   // Two rounds of weight loads in registers: round r + 1 is loaded while round r is used, so
   // a lane always has loads in flight. The weights do not depend on the previous kernel: the
   // first round of this warp's first group is loaded before waiting for it, so the previous
   // kernel's tail hides this kernel's ramp-up.
   BlockBits<F> cur[U][kMats][R], next[U][kMats][R];
-  const auto load_round = [&](BlockBits<F>(&bits)[U][kMats][R], int target, int64_t row0,
-                              int64_t b0) {
-    const DeviceMatrix& w0 = batch.w[target];
-    const DeviceMatrix& w1 = batch.w[kSwiglu ? 1 : target];
+  const auto load_round = [&](BlockBits<F>(&bits)[U][kMats][R], const GroupRows& gr, int64_t b0) {
+    const DeviceMatrix& w0 = batch.w[gr.target];
+    const DeviceMatrix& w1 = batch.w[kSwiglu ? 1 : gr.target];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int64_t b = min(b0 + 32 * u, nb - 1);  // past the end: a repeat, not used
 #pragma unroll
       for (int r = 0; r < R; ++r) {
-        const int64_t row_base = min(row0 + r, w0.rows - 1) * nb;
+        const int64_t row_base = min(gr.row(r), w0.rows - 1) * nb;
         load_block<F>(w0, row_base + b, bits[u][0][r]);
         if constexpr (kSwiglu) load_block<F>(w1, row_base + b, bits[u][kMats - 1][r]);
       }
     }
   };
-  int64_t g = blockIdx.x * int64_t{kWarps} + warp;
-  int target = 0;
-  int64_t row0 = 0;
+  int64_t g =
+      batch.interleave ? int64_t{warp} * gridDim.x + blockIdx.x : int64_t{blockIdx.x} * W + warp;
+  GroupRows gr{};
   bool next_ready = false;  // the first group's second round is in flight too
   if (g < groups) {
-    locate_group(batch, g, R, target, row0);
-    load_round(cur, target, row0, lane);
+    gr = locate_group(batch, g, R);
+    load_round(cur, gr, lane);
     if (batch.prefetch_two && lane + 32 * U < nb) {
-      load_round(next, target, row0, lane + 32 * U);
+      load_round(next, gr, lane + 32 * U);
       next_ready = true;
     }
   }
@@ -273,11 +368,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
   // (more would spill); the fused norm loads x and its weight, so half as many again.
   __shared__ float reduce_scratch[32];
   float scale = 1.0f;
-  if (batch.norm_weight != nullptr) {
-    const float ss = quantize_x<true, 1>(batch.x, batch.norm_weight, batch.k, xq, xs);
-    scale = norm_scale(batch, ss, reduce_scratch);
-  } else {
-    quantize_x<false, 2>(batch.x, nullptr, batch.k, xq, xs);
+  for (int pass = 0; pass < batch.x_passes; ++pass) {
+    if (pass > 0) __syncthreads();  // the previous pass's readers of reduce_scratch are done
+    if (batch.norm_weight != nullptr) {
+      const float ss = quantize_x<true, 1, W * 32>(batch.x, batch.norm_weight, batch.k, xq, xs);
+      scale = norm_scale(batch, ss, reduce_scratch);
+    } else {
+      quantize_x<false, 2, W * 32>(batch.x, nullptr, batch.k, xq, xs);
+    }
   }
   __syncthreads();
 
@@ -290,7 +388,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
     }
     for (int64_t b0 = lane; b0 < nb; b0 += 32 * U) {
       const bool more = b0 + 32 * U < nb;
-      if (more && !next_ready) load_round(next, target, row0, b0 + 32 * U);
+      if (more && !next_ready) load_round(next, gr, b0 + 32 * U);
       next_ready = false;
 #pragma unroll
       for (int u = 0; u < U; ++u) {
@@ -320,14 +418,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<F, R, kSwiglu>)
         }
       }
     }
-    const int done_target = target;
-    const int64_t done_row0 = row0;
-    g += int64_t{gridDim.x} * kWarps;
+    const GroupRows done = gr;
+    g += int64_t{gridDim.x} * W;
     if (g < groups) {  // the next group's first round, before this group's reductions
-      locate_group(batch, g, R, target, row0);
-      load_round(cur, target, row0, lane);
+      gr = locate_group(batch, g, R);
+      load_round(cur, gr, lane);
     }
-    write_rows<R>(batch, done_target, done_row0, acc[0], acc[kMats - 1], scale, lane);
+    write_rows<R>(batch, done, acc[0], acc[kMats - 1], scale, lane, rope_table);
   }
 }
 
@@ -400,42 +497,53 @@ template <typename T, int R>
 __global__ void __launch_bounds__(kThreads) matvec_float_kernel(Batch batch) {
   extern __shared__ __align__(16) unsigned char smem[];
   float* xf = reinterpret_cast<float*>(smem);  // [k]
+  double2* rope_table = reinterpret_cast<double2*>(smem + (batch.k * 4 + 15) / 16 * 16);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   allow_next_kernel();
+  fill_rope_table(batch, rope_table);
   wait_for_previous_kernel();
   for (int64_t i = threadIdx.x; i < batch.k; i += kThreads) xf[i] = batch.x[i];
   __syncthreads();
   const int64_t groups = batch.group_end[batch.n_targets - 1];
-  for (int64_t g = blockIdx.x * int64_t{kWarps} + warp; g < groups;
-       g += int64_t{gridDim.x} * kWarps) {
-    int target;
-    int64_t row0;
-    locate_group(batch, g, R, target, row0);
-    const DeviceMatrix& w = batch.w[target];
+  for (int64_t g = batch.interleave ? int64_t{warp} * gridDim.x + blockIdx.x
+                                    : int64_t{blockIdx.x} * kWarps + warp;
+       g < groups; g += int64_t{gridDim.x} * kWarps) {
+    const GroupRows gr = locate_group(batch, g, R);
+    const DeviceMatrix& w = batch.w[gr.target];
     float acc[R], up[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const int64_t row = min(row0 + r, w.rows - 1);
+      const int64_t row = min(gr.row(r), w.rows - 1);
       acc[r] = dot_row(static_cast<const T*>(w.quants) + row * batch.k, xf, batch.k, lane);
       up[r] = batch.swiglu ? dot_row(static_cast<const T*>(batch.w[1].quants) + row * batch.k, xf,
                                      batch.k, lane)
                            : 0.0f;
     }
-    write_rows<R>(batch, target, row0, acc, up, 1.0f, lane);
+    write_rows<R>(batch, gr, acc, up, 1.0f, lane, rope_table);
   }
 }
 
 using KernelPtr = void (*)(Batch);
 
-template <int R, bool kSwiglu>
+// Warps per block: tuning.matvec_warps (8 or 24) for q4_0 where 80 registers hold a block's
+// rounds (kMinBlocks), else 8.
+int block_warps(const LaunchContext& ctx, WeightFormat f, int rows_per_group, bool swiglu) {
+  const bool wide =
+      ctx.tuning.matvec_warps == 24 && f == WeightFormat::kQ4_0 && !(rows_per_group == 4 && swiglu);
+  return wide ? 24 : kWarps;
+}
+
+template <int R, bool kSwiglu, int W>
 KernelPtr kernel_for(WeightFormat f) {
+  // 24-warp blocks only where block_warps() picks them (else they would spill).
+  constexpr int kQ4Warps = W == 24 && !(R == 4 && kSwiglu) ? 24 : kWarps;
   switch (f) {
     case WeightFormat::kQ4_0:
-      return matvec_quantized_kernel<WeightFormat::kQ4_0, R, kSwiglu>;
+      return matvec_quantized_kernel<WeightFormat::kQ4_0, R, kSwiglu, kQ4Warps>;
     case WeightFormat::kQ4_1:
-      return matvec_quantized_kernel<WeightFormat::kQ4_1, R, kSwiglu>;
+      return matvec_quantized_kernel<WeightFormat::kQ4_1, R, kSwiglu, kWarps>;
     case WeightFormat::kQ8_0:
-      return matvec_quantized_kernel<WeightFormat::kQ8_0, R, kSwiglu>;
+      return matvec_quantized_kernel<WeightFormat::kQ8_0, R, kSwiglu, kWarps>;
     case WeightFormat::kF16:
       return matvec_float_kernel<__half, R>;
     case WeightFormat::kBF16:
@@ -446,18 +554,32 @@ KernelPtr kernel_for(WeightFormat f) {
   return nullptr;
 }
 
-size_t shared_bytes(WeightFormat f, int64_t k) {
-  return is_quantized(f) ? static_cast<size_t>(k + (k / 32) * 8) : static_cast<size_t>(k * 4);
+template <int R, bool kSwiglu>
+KernelPtr kernel_for(WeightFormat f, int warps) {
+  return warps == 24 ? kernel_for<R, kSwiglu, 24>(f) : kernel_for<R, kSwiglu, kWarps>(f);
+}
+
+KernelPtr kernel_for(WeightFormat f, int rows_per_group, bool swiglu, int warps) {
+  switch (rows_per_group) {
+    case 4:
+      return swiglu ? kernel_for<4, true>(f, warps) : kernel_for<4, false>(f, warps);
+    case 2:
+      return swiglu ? kernel_for<2, true>(f, warps) : kernel_for<2, false>(f, warps);
+    default:
+      return swiglu ? kernel_for<1, true>(f, warps) : kernel_for<1, false>(f, warps);
+  }
+}
+
+size_t shared_bytes(const Batch& batch) {
+  const int64_t k = batch.k;
+  const bool quantized = is_quantized(batch.w[0].format);
+  const size_t table = batch.rope_position != nullptr
+                           ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
+                           : 0;
+  return (quantized ? rope_table_offset(k) : (static_cast<size_t>(k) * 4 + 15) / 16 * 16) + table;
 }
 
 constexpr size_t kMaxSharedBytes = 200 * 1024;
-
-template <int R, bool kSwiglu>
-cudaError_t allow_large_shared(WeightFormat f) {
-  return cudaFuncSetAttribute(kernel_for<R, kSwiglu>(f),
-                              cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              static_cast<int>(kMaxSharedBytes));
-}
 
 // Groups of R rows for `batch`'s targets (fills group_end).
 int64_t count_groups(Batch& batch, int rows_per_group) {
@@ -469,61 +591,55 @@ int64_t count_groups(Batch& batch, int rows_per_group) {
   return groups;
 }
 
-template <int R>
-cudaError_t launch_batch(const LaunchContext& ctx, Batch& batch, int64_t groups, int resident) {
-  const WeightFormat f = batch.w[0].format;
-  const size_t smem = shared_bytes(f, batch.k);
-  batch.prefetch_two = ctx.tuning.matvec_prefetch_rounds >= 2;
-  const int64_t wanted = (groups + kWarps - 1) / kWarps;
-  const unsigned grid =
-      static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, resident)));
-  const KernelPtr kernel = batch.swiglu ? kernel_for<R, true>(f) : kernel_for<R, false>(f);
-  return launch_kernel(ctx, kernel, dim3(grid), dim3(kThreads), smem, batch);
-}
-
-template <int R>
-int resident_blocks(const LaunchContext& ctx, const Batch& batch) {
-  const WeightFormat f = batch.w[0].format;
-  const KernelPtr kernel = batch.swiglu ? kernel_for<R, true>(f) : kernel_for<R, false>(f);
+// Blocks of `warps` warps resident at once on the whole GPU.
+int resident_blocks(const LaunchContext& ctx, KernelPtr kernel, int warps, size_t smem) {
   int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads,
-                                                    shared_bytes(f, batch.k)) != cudaSuccess) {
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, warps * 32, smem) !=
+      cudaSuccess) {
     (void)cudaGetLastError();
     per_sm = 1;
   }
-  if (ctx.tuning.matvec_blocks_per_sm > 0)
+  if (ctx.tuning.matvec_blocks_per_sm > 0) {
     per_sm = std::min(per_sm, ctx.tuning.matvec_blocks_per_sm);
+  }
   return std::max(1, per_sm) * ctx.sm_count;
 }
 
 // Rows per warp: the grid is at most what the GPU holds at once (one wave, warps looping over
 // row groups), and R (4, 2 or 1) the one that gives the busiest warp the fewest rows (the
-// larger R on a tie: fewer instructions per byte).
+// larger R on a tie: fewer instructions per byte). The rope needs whole pairs in a group: R > 1.
 cudaError_t launch_any(const LaunchContext& ctx, Batch& batch) {
-  if (shared_bytes(batch.w[0].format, batch.k) > kMaxSharedBytes) return cudaErrorInvalidValue;
-  const int resident[3] = {resident_blocks<4>(ctx, batch), resident_blocks<2>(ctx, batch),
-                           resident_blocks<1>(ctx, batch)};
-  const int rows_per_group[3] = {4, 2, 1};
-  int best = 0;
+  const WeightFormat f = batch.w[0].format;
+  const size_t smem = shared_bytes(batch);
+  if (smem > kMaxSharedBytes) return cudaErrorInvalidValue;
+  batch.prefetch_two = ctx.tuning.matvec_prefetch_rounds >= 2;
+  batch.interleave = ctx.tuning.matvec_interleave;
+  batch.x_passes = std::max(1, ctx.tuning.matvec_x_passes);
+  struct Choice {
+    int rows_per_group, warps, resident;
+    KernelPtr kernel;
+  };
+  Choice best{};
   int64_t best_rows = INT64_MAX;
-  for (int i = 0; i < 3; ++i) {
-    const int64_t groups = count_groups(batch, rows_per_group[i]);
-    const int64_t warps = int64_t{resident[i]} * kWarps;
-    const int64_t rows = (groups + warps - 1) / warps * rows_per_group[i];
+  for (int rows_per_group : {4, 2, 1}) {
+    if (rows_per_group == 1 && batch.rope_position != nullptr) continue;
+    const int warps = block_warps(ctx, f, rows_per_group, batch.swiglu);
+    const KernelPtr kernel = kernel_for(f, rows_per_group, batch.swiglu, warps);
+    const int resident = resident_blocks(ctx, kernel, warps, smem);
+    const int64_t groups = count_groups(batch, rows_per_group);
+    const int64_t all_warps = int64_t{resident} * warps;
+    const int64_t rows = (groups + all_warps - 1) / all_warps * rows_per_group;
     if (rows < best_rows) {
       best_rows = rows;
-      best = i;
+      best = {rows_per_group, warps, resident, kernel};
     }
   }
-  const int64_t groups = count_groups(batch, rows_per_group[best]);
-  switch (rows_per_group[best]) {
-    case 4:
-      return launch_batch<4>(ctx, batch, groups, resident[best]);
-    case 2:
-      return launch_batch<2>(ctx, batch, groups, resident[best]);
-    default:
-      return launch_batch<1>(ctx, batch, groups, resident[best]);
-  }
+  const int64_t groups = count_groups(batch, best.rows_per_group);
+  const int64_t wanted = (groups + best.warps - 1) / best.warps;
+  const unsigned grid =
+      static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, best.resident)));
+  return launch_kernel(ctx, best.kernel, dim3(grid), dim3(static_cast<unsigned>(best.warps * 32)),
+                       smem, batch);
 }
 
 bool format_matches(const DeviceMatrix& a, const DeviceMatrix& b) {
@@ -535,10 +651,15 @@ bool format_matches(const DeviceMatrix& a, const DeviceMatrix& b) {
 cudaError_t matvec_init() {
   for (WeightFormat f : {WeightFormat::kQ4_0, WeightFormat::kQ4_1, WeightFormat::kQ8_0,
                          WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kBF16}) {
-    for (cudaError_t e : {allow_large_shared<1, false>(f), allow_large_shared<2, false>(f),
-                          allow_large_shared<4, false>(f), allow_large_shared<1, true>(f),
-                          allow_large_shared<2, true>(f), allow_large_shared<4, true>(f)}) {
-      if (e != cudaSuccess) return e;
+    for (int rows_per_group : {1, 2, 4}) {
+      for (bool swiglu : {false, true}) {
+        for (int warps : {kWarps, 24}) {
+          const cudaError_t e = cudaFuncSetAttribute(kernel_for(f, rows_per_group, swiglu, warps),
+                                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                     static_cast<int>(kMaxSharedBytes));
+          if (e != cudaSuccess) return e;
+        }
+      }
     }
   }
   return cudaSuccess;
@@ -560,6 +681,23 @@ bool apply_fusion(const MatvecFusion& fusion, Batch& batch) {
     if (batch.swiglu || batch.n_targets != 1 || fusion.residual_in == nullptr) return false;
     batch.residual_in = fusion.residual_in;
     batch.residual_out = fusion.residual_out;
+  }
+  if (const MatvecRope* rope = fusion.rope; rope != nullptr) {
+    if (batch.swiglu || batch.n_targets != 3 || fusion.residual_out != nullptr ||
+        rope->position == nullptr || rope->keys == nullptr || rope->values == nullptr ||
+        !matvec_fuses_rope(batch.w[0], batch.w[1], batch.w[2], rope->head_dim, rope->params)) {
+      return false;
+    }
+    batch.rope_position = rope->position;
+    batch.rope_head_dim = static_cast<int>(rope->head_dim);
+    batch.rope_dim = rope->params.rotary_dim;
+    batch.rope_half = rope->params.adjacent_pairs ? 0 : rope->params.rotary_dim / 2;
+    batch.kv_f16 = rope->kv == KvFormat::kF16;
+    batch.keys = rope->keys;
+    batch.values = rope->values;
+    for (int i = 0; i < rope->params.rotary_dim / 2; ++i) {
+      batch.inv_freq[i] = rope->params.inv_freq[i];
+    }
   }
   return true;
 }
@@ -600,6 +738,19 @@ cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const Device
 
 bool matvec_fuses_norm(WeightFormat format, int64_t k) {
   return is_quantized(format) && k % 4 == 0;
+}
+
+bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const DeviceMatrix& v,
+                       int64_t head_dim, const RopeParams& p) {
+  // Groups of 2 or 4 rows never straddle a head: head_dim a multiple of 4; NeoX groups hold
+  // pairs (i, i + half), so half must be even too, and every dim rotates.
+  const bool shapes = head_dim >= 4 && head_dim % 4 == 0 && q.rows % head_dim == 0 &&
+                      k.rows % head_dim == 0 && v.rows == k.rows && q.cols == k.cols &&
+                      v.cols == k.cols;
+  const bool pairs = p.rotary_dim >= 2 && p.rotary_dim % 2 == 0 && p.rotary_dim <= head_dim &&
+                     p.rotary_dim / 2 <= kMaxRopePairs &&
+                     (p.adjacent_pairs || p.rotary_dim == head_dim);
+  return shapes && pairs;
 }
 
 }  // namespace hearth::cuda

@@ -29,8 +29,8 @@ __global__ void rope_kernel(float* x, int64_t n_tokens, int64_t heads, int64_t h
   const int i1 = p.adjacent_pairs ? 2 * i + 1 : i + half;
   float* head = x + th * head_dim;
   const double x0 = head[i0], x1 = head[i1];
-  head[i0] = static_cast<float>(x0 * c - x1 * s);
-  head[i1] = static_cast<float>(x0 * s + x1 * c);
+  head[i0] = rope_first(x0, x1, c, s);
+  head[i1] = rope_second(x0, x1, c, s);
 }
 
 template <typename KV>
@@ -69,8 +69,8 @@ __global__ void rope_qk_store_kernel(float* q, int64_t q_heads, float* k, const 
     const int i0 = p.adjacent_pairs ? 2 * i : i;
     const int i1 = p.adjacent_pairs ? 2 * i + 1 : i + half;
     const double x0 = head[i0], x1 = head[i1];
-    head[i0] = static_cast<float>(x0 * c - x1 * s);
-    head[i1] = static_cast<float>(x0 * s + x1 * c);
+    head[i0] = rope_first(x0, x1, c, s);
+    head[i1] = rope_second(x0, x1, c, s);
   }
   if (is_q) return;  // uniform per block
   __syncthreads();
