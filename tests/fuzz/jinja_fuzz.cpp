@@ -59,6 +59,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return t;
   };
   auto rendered = tmpl->render(context, options);
-  if (rendered.ok() && hearth::jinja::find_invalid_utf8(*rendered)) __builtin_trap();
+  if (rendered.ok() && hearth::find_invalid_utf8(*rendered)) __builtin_trap();
   return 0;
 }

@@ -14,7 +14,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace hearth::server;
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  (void)find_invalid_utf8(body);
+  (void)hearth::find_invalid_utf8(body);
   (void)json_nesting_depth(body, kMaxJsonDepth);
   auto json = parse_json_object_body(body);
   if (!json.ok()) {

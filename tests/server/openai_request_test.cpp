@@ -199,26 +199,6 @@ TEST(CompletionRequestTest, AcceptsEachPromptForm) {
   }
 }
 
-TEST(JsonBodyTest, Utf8ValidationAgreesWithPython) {
-  const std::string path = test::fixture_path("server/utf8_cases.json");
-  const json cases = json::parse(test::read_file_text(path));
-  ASSERT_GT(cases.size(), 400u) << path;
-  for (const auto& c : cases) {
-    const std::string hex = c["hex"];
-    std::string bytes;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-    }
-    const auto bad = find_invalid_utf8(bytes);
-    if (c["first_invalid"].is_null()) {
-      EXPECT_FALSE(bad.has_value()) << hex;
-    } else {
-      ASSERT_TRUE(bad.has_value()) << hex;
-      EXPECT_EQ(*bad, c["first_invalid"].get<size_t>()) << hex;
-    }
-  }
-}
-
 TEST(JsonBodyTest, NestingDepthSkipsStringsAndStopsEarly) {
   EXPECT_EQ(json_nesting_depth(R"({"a": [1, {"b": "[[[[{{{"}]})", 100), 3);
   EXPECT_EQ(json_nesting_depth(R"({"a": "\"[[["})", 100), 1);

@@ -9,11 +9,9 @@
 #include <string_view>
 #include <vector>
 
-namespace hearth::jinja {
+#include "core/utf8.h"  // find_invalid_utf8, where text enters the runtime
 
-// Byte offset of the first byte that is not valid UTF-8 (overlong forms, surrogates and code
-// points above U+10FFFF are invalid), or nullopt when `text` is valid.
-std::optional<size_t> find_invalid_utf8(std::string_view text);
+namespace hearth::jinja {
 
 // Decodes the code point at `pos` (valid UTF-8) and advances `pos` past it.
 char32_t decode_utf8(std::string_view text, size_t& pos);

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <utility>
 
-#include "chat/jinja/unicode_text.h"
 #include "core/process_stats.h"
 #include "core/thread_pool.h"
+#include "core/utf8.h"
 #include "formats/gguf/gguf_file.h"
 #include "models/load_model.h"
 #include "runtime/sampler/sampler.h"
@@ -103,7 +103,7 @@ Expected<std::vector<int32_t>> LocalEngine::tokenize(const std::string& text, bo
                                                      bool parse_special) const {
   // User text enters here (prompts, chat turns): malformed bytes are refused, not silently
   // replaced by the tokenizer's U+FFFD.
-  if (const auto bad = jinja::find_invalid_utf8(text)) {
+  if (const auto bad = find_invalid_utf8(text)) {
     return invalid_argument("the prompt is not valid UTF-8: byte " + std::to_string(*bad) + " (0x" +
                             fmt::format("{:02x}", static_cast<unsigned char>(text[*bad])) +
                             ") starts no valid character");
