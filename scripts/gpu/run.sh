@@ -119,7 +119,7 @@ hb() {
   local label=$1 model=$2
   shift 2
   log "hearth bench $model $*"
-  timeout 300 "$H/bin/hearth" bench --synthetic "$model" --quant q4_0 --device cuda --json "$@" \
+  timeout 300 "$H/bin/hearth" bench --synthetic "$model" --quant "${QUANT:-q4_0}" --device cuda --json "$@" \
     > "$OUT/hearth-$label.json" 2> "$OUT/hearth-$label.err"
   local rc=$?
   [[ $rc -ne 0 ]] && { log "exit $rc"; tail -5 "$OUT/hearth-$label.err"; }
@@ -175,7 +175,8 @@ phase_ab() {
 }
 
 # The decode attention's split merge (merge_splits, default) against the split-by-split one, at
-# 32k and 8k; the matvec prologue timed by quantizing x twice (HEARTH_CUDA_MATVEC_X_PASSES=2).
+# 32k and 8k; the matvec prologue timed by quantizing x twice (HEARTH_CUDA_MATVEC_X_PASSES=2); one
+# split up to 48 keys (default) against 96 and 160.
 phase_ab2() {
   for rep in 1 2; do
     hb ab2${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
@@ -186,6 +187,12 @@ phase_ab2() {
   hb ab2_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
   HEARTH_CUDA_ATTN_FAST_MERGE=0 hb ab2_d8k_oldmerge llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
   HEARTH_CUDA_ATTN_FAST_MERGE=0 hb ab2_tg128_oldmerge llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=160 hb ab2_tg128_single160 llama3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=96 hb ab2_tg128_single96 llama3-8b -p 0 -g 128 -n 3
+  hb ab2_tg512_default llama3-8b -p 0 -g 512 -n 2
+  HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=160 hb ab2_tg512_single160 llama3-8b -p 0 -g 512 -n 2
+  # q8_0 (24-warp blocks for q8_0 were measured here with a build that had them: 0.7% slower).
+  QUANT=q8_0 hb ab2_q8_tg128_default llama3-8b -p 0 -g 128 -n 3
 }
 
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads

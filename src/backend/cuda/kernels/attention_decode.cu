@@ -661,7 +661,8 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   a.keys_per_split = ctx.tuning.attention_keys_per_split;
   a.single_split_keys = ctx.tuning.attention_single_split_keys;
   a.batched_softmax = ctx.tuning.attention_batched_softmax;
-  a.fast_merge = ctx.tuning.attention_fast_merge;
+  // merge_splits stores float4s: an output view off 16-byte alignment takes the other merge.
+  a.fast_merge = ctx.tuning.attention_fast_merge && reinterpret_cast<uintptr_t>(args.out) % 16 == 0;
   return a.kv == KvFormat::kF16 ? launch_kv<__half>(ctx, a, splits, scratch, counters, r)
                                 : launch_kv<float>(ctx, a, splits, scratch, counters, r);
 }

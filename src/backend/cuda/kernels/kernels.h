@@ -19,7 +19,7 @@ struct KernelTuning {
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
-  int attention_single_split_keys = 160;  // decode attention: one split (no merge) up to this
+  int attention_single_split_keys = 48;   // decode attention: one split (no merge) up to this
   int attention_keys_in_flight = 2;       // decode attention: keys per softmax update (2 or 4)
   int attention_load_stages = 3;          // decode attention, 2 keys: rounds in registers (2-4)
   bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
