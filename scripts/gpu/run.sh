@@ -160,14 +160,13 @@ phase_variants() {
 
 # A/B of this session's changes, alternating (twice each) so drift hits every variant: rope +
 # KV store inside the q/k/v matvec (default) against their own kernel; q4_0 matvec blocks of 24
-# warps (one per multiprocessor, default) against 8; row groups dealt to blocks in turn (default)
-# against block by block.
+# warps (one per multiprocessor, default) against 8. (Row groups dealt block by block, measured
+# against dealt in turn in the session that made the change, has no switch any more.)
 phase_ab() {
   for rep in 1 2; do
     hb ab${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
     HEARTH_CUDA_FUSE_ROPE_MATVEC=0 hb ab${rep}_tg128_ropekernel llama3-8b -p 0 -g 128 -n 3
     HEARTH_CUDA_MATVEC_WARPS=8 hb ab${rep}_tg128_w8 llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_MATVEC_INTERLEAVE=0 hb ab${rep}_tg128_blockwise llama3-8b -p 0 -g 128 -n 3
   done
   hb ab_qwen_tg128_default qwen3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_FUSE_ROPE_MATVEC=0 hb ab_qwen_tg128_ropekernel qwen3-8b -p 0 -g 128 -n 3

@@ -168,6 +168,7 @@ class CudaBackend final : public Backend {
   Expected<bool> fuse_add_rms_norm(const TensorView& x, const TensorView& weight, float eps,
                                    const TensorView& y);
   Status defer_rope(const TensorView& x, const int32_t* positions, const RopeParams& params);
+  void hold_rope(const TensorView& x, const int32_t* positions, const RopeParams& params);
   Expected<bool> fuse_rope_store_kv(const TensorView& k, const TensorView& v,
                                     const int32_t* positions, const TensorView& keys,
                                     const TensorView& values);

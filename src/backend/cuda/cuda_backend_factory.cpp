@@ -11,7 +11,6 @@
 // in docs/PERFORMANCE.md; it turns the rope in the q/k/v matvec off),
 // HEARTH_CUDA_FUSE_ROPE_MATVEC=0 (decode rope + KV store in their own kernel, not in the q/k/v
 // matvec), HEARTH_CUDA_MATVEC_WARPS=8|24 (warps per q4_0 matvec block),
-// HEARTH_CUDA_MATVEC_INTERLEAVE=0 (matvec row groups dealt block by block),
 // HEARTH_CUDA_ATTN_FAST_MERGE=0 (decode attention's splits merged one after another),
 // HEARTH_CUDA_MATVEC_X_PASSES=2 (quantized matvecs quantize x twice: the difference in time is
 // what the prologue costs; results unchanged),
@@ -66,7 +65,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.matvec_prefetch_rounds =
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
-  t.matvec_interleave = !env_off("HEARTH_CUDA_MATVEC_INTERLEAVE");
   t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);

@@ -178,13 +178,7 @@ bool CudaBackend::defer_rope_into_matvec(const TensorView& x, const int32_t* pos
                      !same_rope(ropes_[0].params, params))) {
     return false;
   }
-  PendingRope& r = ropes_[pending_ropes_++];
-  r.x = x.data_as<float>();
-  r.n_tokens = x.shape()[0];
-  r.heads = x.shape()[1];
-  r.head_dim = head_dim;
-  r.positions = positions;
-  r.params = params;
+  hold_rope(x, positions, params);
   return true;
 }
 
@@ -284,6 +278,12 @@ Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
       !overlaps(first.x, first.n_tokens * first.heads * first.head_dim, x.data_as<const float>(),
                 x.numel());  // one fused launch rotates both: never the same memory twice
   if (!pairs_with_first) HEARTH_RETURN_IF_ERROR(flush_pending());
+  hold_rope(x, positions, params);
+  return {};
+}
+
+void CudaBackend::hold_rope(const TensorView& x, const int32_t* positions,
+                            const RopeParams& params) {
   PendingRope& r = ropes_[pending_ropes_++];
   r.x = x.data_as<float>();
   r.n_tokens = x.shape()[0];
@@ -291,7 +291,6 @@ Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
   r.head_dim = x.shape()[2];
   r.positions = positions;
   r.params = params;
-  return {};
 }
 
 // store_kv(k, v) right after rope(q), rope(k) with the same positions: one kernel.

@@ -15,7 +15,6 @@ struct KernelTuning {
   int matvec_blocks_per_sm = 0;    // cap on resident matvec blocks per multiprocessor (0: none)
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
-  bool matvec_interleave = true;   // row groups dealt to blocks in turn (else block by block)
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;

@@ -47,8 +47,7 @@ struct Batch {
   float* residual_out;
   // Issue the first two rounds of weight loads before waiting for the previous kernel (else one).
   bool prefetch_two;
-  bool interleave;  // group g in block g % grid (else block g / warps)
-  int x_passes;     // times x is quantized (1; more only to measure what the prologue costs)
+  int x_passes;  // times x is quantized (1; more only to measure what the prologue costs)
   // Rope behind (rope_position not null; three targets q, k, v, never with swiglu or a residual):
   // groups of targets 0 and 1 hold whole rotation pairs (rows i, i + 1 for adjacent pairs, i and
   // i + rope_half for NeoX), so the lanes that write a pair have both products; the rotated q
@@ -311,9 +310,13 @@ constexpr int kMinBlocks = W == 24                                            ? 
                            : F == WeightFormat::kQ4_0 && !(R == 4 && kSwiglu) ? 3
                                                                               : 1;
 
-// Shared memory: xq [k], xs [k / 32] and, with the rope, its table (16-byte aligned).
+// Shared memory: xq [k], xs [k / 32] (the float kernel: x [k] f32) and, with the rope, its
+// table (16-byte aligned).
 __host__ __device__ constexpr size_t rope_table_offset(int64_t k) {
   return (static_cast<size_t>(k + (k / 32) * 8) + 15) / 16 * 16;
+}
+__host__ __device__ constexpr size_t float_rope_table_offset(int64_t k) {
+  return (static_cast<size_t>(k) * 4 + 15) / 16 * 16;
 }
 
 template <WeightFormat F, int R, bool kSwiglu, int W>
@@ -351,8 +354,7 @@ __global__ void __launch_bounds__(W * 32, kMinBlocks<F, R, kSwiglu, W>)
       }
     }
   };
-  int64_t g =
-      batch.interleave ? int64_t{warp} * gridDim.x + blockIdx.x : int64_t{blockIdx.x} * W + warp;
+  int64_t g = int64_t{warp} * gridDim.x + blockIdx.x;
   GroupRows gr{};
   bool next_ready = false;  // the first group's second round is in flight too
   if (g < groups) {
@@ -497,7 +499,7 @@ template <typename T, int R>
 __global__ void __launch_bounds__(kThreads) matvec_float_kernel(Batch batch) {
   extern __shared__ __align__(16) unsigned char smem[];
   float* xf = reinterpret_cast<float*>(smem);  // [k]
-  double2* rope_table = reinterpret_cast<double2*>(smem + (batch.k * 4 + 15) / 16 * 16);
+  double2* rope_table = reinterpret_cast<double2*>(smem + float_rope_table_offset(batch.k));
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   allow_next_kernel();
   fill_rope_table(batch, rope_table);
@@ -505,9 +507,8 @@ __global__ void __launch_bounds__(kThreads) matvec_float_kernel(Batch batch) {
   for (int64_t i = threadIdx.x; i < batch.k; i += kThreads) xf[i] = batch.x[i];
   __syncthreads();
   const int64_t groups = batch.group_end[batch.n_targets - 1];
-  for (int64_t g = batch.interleave ? int64_t{warp} * gridDim.x + blockIdx.x
-                                    : int64_t{blockIdx.x} * kWarps + warp;
-       g < groups; g += int64_t{gridDim.x} * kWarps) {
+  for (int64_t g = int64_t{warp} * gridDim.x + blockIdx.x; g < groups;
+       g += int64_t{gridDim.x} * kWarps) {
     const GroupRows gr = locate_group(batch, g, R);
     const DeviceMatrix& w = batch.w[gr.target];
     float acc[R], up[R];
@@ -580,7 +581,7 @@ size_t shared_bytes(const Batch& batch) {
   const size_t table = batch.rope_position != nullptr
                            ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
                            : 0;
-  return (quantized ? rope_table_offset(k) : (static_cast<size_t>(k) * 4 + 15) / 16 * 16) + table;
+  return (quantized ? rope_table_offset(k) : float_rope_table_offset(k)) + table;
 }
 
 constexpr size_t kMaxSharedBytes = 200 * 1024;
@@ -617,7 +618,6 @@ cudaError_t launch_any(const LaunchContext& ctx, Batch& batch) {
   const size_t smem = shared_bytes(batch);
   if (smem > kMaxSharedBytes) return cudaErrorInvalidValue;
   batch.prefetch_two = ctx.tuning.matvec_prefetch_rounds >= 2;
-  batch.interleave = ctx.tuning.matvec_interleave;
   batch.x_passes = std::max(1, ctx.tuning.matvec_x_passes);
   struct Choice {
     int rows_per_group, warps, resident;
