@@ -194,6 +194,24 @@ phase_ab2() {
   QUANT=q8_0 hb ab2_q8_tg128_default llama3-8b -p 0 -g 128 -n 3
 }
 
+# x copied to shared memory by cp.async before the 24-warp matvecs quantize it (default) against
+# quantize_x reading it from global memory (HEARTH_CUDA_MATVEC_STAGE_X=0); the decode attention's
+# rescale skipped where no head's max grew (default) against done every update
+# (HEARTH_CUDA_ATTN_LAZY_RESCALE=0); alternated twice; qwen3-8b and 8k once.
+phase_ab3() {
+  for rep in 1 2; do
+    hb ab3${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3${rep}_tg128_nostage llama3-8b -p 0 -g 128 -n 3
+    hb ab3${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_LAZY_RESCALE=0 hb ab3${rep}_d32k_eager llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3${rep}_d32k_nostage llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  done
+  hb ab3_qwen_tg128_default qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3_qwen_tg128_nostage qwen3-8b -p 0 -g 128 -n 3
+  hb ab3_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_LAZY_RESCALE=0 hb ab3_d8k_eager llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+}
+
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads
 # of memory never written (initcheck), out of bounds (memcheck), shared-memory races (racecheck).
 phase_sanitize() {
@@ -297,6 +315,25 @@ for r in rows[1:]:
     kernels.setdefault(r[ii], [name, {}])[1][r[mi]] = r[vi] + " " + r[head.index("Metric Unit")]
 for k, (name, m) in kernels.items():
     print(f"{name:40s} {m.get('gpu__time_duration.sum','?'):>10s}  DRAM {m.get('dram__throughput.avg.pct_of_peak_sustained_elapsed','?'):>8s}  read {m.get('dram__bytes_read.sum','?')}")
+PY
+}
+
+# ncu of the decode attention at 32k tokens of context: time, DRAM throughput, registers, occupancy.
+phase_profile32k() {
+  log "ncu: decode attention at 32k"
+  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c 4 -k regex:"decode_attention" \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct,smsp__issue_active.avg.pct_of_peak_sustained_active \
+    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 0 -g 2 -d 32768 -b 4096 -n 1 \
+    > "$OUT/ncu-attn32k.csv" 2> "$OUT/ncu-attn32k.err"
+  python3 - "$OUT/ncu-attn32k.csv" <<'PY'
+import csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+if not rows:
+    print("no ncu rows"); sys.exit()
+head = rows[0]
+ii, mi, vi = head.index("ID"), head.index("Metric Name"), head.index("Metric Value")
+for r in rows[1:]:
+    print(r[ii], r[mi], r[vi])
 PY
 }
 
