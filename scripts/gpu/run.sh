@@ -24,6 +24,7 @@
 #             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
 #   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
+#   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
 set -uo pipefail
@@ -192,24 +193,6 @@ phase_ab2() {
   HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=160 hb ab2_tg512_single160 llama3-8b -p 0 -g 512 -n 2
   # q8_0 (24-warp blocks for q8_0 were measured here with a build that had them: 0.7% slower).
   QUANT=q8_0 hb ab2_q8_tg128_default llama3-8b -p 0 -g 128 -n 3
-}
-
-# x copied to shared memory by cp.async before the 24-warp matvecs quantize it (default) against
-# quantize_x reading it from global memory (HEARTH_CUDA_MATVEC_STAGE_X=0); the decode attention's
-# rescale skipped where no head's max grew (default) against done every update
-# (HEARTH_CUDA_ATTN_LAZY_RESCALE=0); alternated twice; qwen3-8b and 8k once.
-phase_ab3() {
-  for rep in 1 2; do
-    hb ab3${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
-    HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3${rep}_tg128_nostage llama3-8b -p 0 -g 128 -n 3
-    hb ab3${rep}_d32k_default llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_ATTN_LAZY_RESCALE=0 hb ab3${rep}_d32k_eager llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3${rep}_d32k_nostage llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-  done
-  hb ab3_qwen_tg128_default qwen3-8b -p 0 -g 128 -n 3
-  HEARTH_CUDA_MATVEC_STAGE_X=0 hb ab3_qwen_tg128_nostage qwen3-8b -p 0 -g 128 -n 3
-  hb ab3_d8k_default llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
-  HEARTH_CUDA_ATTN_LAZY_RESCALE=0 hb ab3_d8k_eager llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
 }
 
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads

@@ -65,7 +65,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.matvec_prefetch_rounds =
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
-  t.matvec_stage_x = !env_off("HEARTH_CUDA_MATVEC_STAGE_X");
   t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
@@ -74,7 +73,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.attention_keys_in_flight =
       env_int("HEARTH_CUDA_ATTN_KEYS_IN_FLIGHT", t.attention_keys_in_flight);
   t.attention_batched_softmax = !env_off("HEARTH_CUDA_ATTN_BATCHED");
-  t.attention_lazy_rescale = !env_off("HEARTH_CUDA_ATTN_LAZY_RESCALE");
   t.attention_fast_merge = !env_off("HEARTH_CUDA_ATTN_FAST_MERGE");
   t.attention_load_stages = env_int("HEARTH_CUDA_ATTN_STAGES", t.attention_load_stages);
   t.attention_blocks_per_sm =

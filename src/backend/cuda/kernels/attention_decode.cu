@@ -53,16 +53,16 @@ template <int DPL, int G, int U>
 __device__ __forceinline__ void softmax_keys(const float (&q)[G][DPL], const float (&k)[U][DPL],
                                              const float (&v)[U][DPL], int64_t live, float (&m)[G],
                                              float (&l)[G], float (&o)[G][DPL], int lane,
-                                             float* shared, bool lazy_rescale) {
+                                             float* shared) {
   if constexpr (U * G > 32) {  // 32 lanes hold 32 scores: two halves of the keys
     constexpr int H = U / 2;
     softmax_keys<DPL, G, H>(q, *reinterpret_cast<const float(*)[H][DPL]>(&k[0]),
                             *reinterpret_cast<const float(*)[H][DPL]>(&v[0]), live, m, l, o, lane,
-                            shared, lazy_rescale);
+                            shared);
     if (live > H) {
       softmax_keys<DPL, G, H>(q, *reinterpret_cast<const float(*)[H][DPL]>(&k[H]),
                               *reinterpret_cast<const float(*)[H][DPL]>(&v[H]), live - H, m, l, o,
-                              lane, shared, lazy_rescale);
+                              lane, shared);
     }
   } else {
     constexpr int N = U * G;
@@ -112,32 +112,25 @@ __device__ __forceinline__ void softmax_keys(const float (&q)[G][DPL], const flo
         shared[N + G + head] = m_new;
       }
     }
-    // Once a head's max has settled (after the first keys, almost always) the rescale factors
-    // are all 1: the warp skips the rescale then (a uniform branch, lazy_rescale).
-    const bool rescale = !lazy_rescale || __any_sync(0xffffffffu, m_new != m_old);
     __syncwarp();
-    float c[G];
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-      c[g] = 1.0f;
-      if (rescale) {
-        c[g] = shared[N + g];
-        m[g] = shared[N + G + g];
-#pragma unroll
-        for (int d = 0; d < DPL; ++d) o[g][d] *= c[g];
-      }
-    }
-#pragma unroll
-    for (int g = 0; g < G; ++g) {
+      const float c = shared[N + g];
+      m[g] = shared[N + G + g];
       float psum = 0.0f;
+      float acc[DPL];
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) acc[d] = o[g][d] * c;
 #pragma unroll
       for (int u = 0; u < U; ++u) {
         const float p = shared[u * G + g];
         psum += p;
 #pragma unroll
-        for (int d = 0; d < DPL; ++d) o[g][d] += p * v[u][d];
+        for (int d = 0; d < DPL; ++d) acc[d] += p * v[u][d];
       }
-      l[g] = l[g] * c[g] + psum;
+      l[g] = l[g] * c + psum;
+#pragma unroll
+      for (int d = 0; d < DPL; ++d) o[g][d] = acc[d];
     }
   }
 }
@@ -457,8 +450,7 @@ __global__ void __launch_bounds__(kThreads)
         row_floats<KV, DPL>(vr[s][u], vf[u]);
       }
       if (batched) {
-        softmax_keys<DPL, GMAX, U>(q, kf, vf, end_loop - jc, m, l, o, lane, warp_shared[warp],
-                                   a.lazy_rescale);
+        softmax_keys<DPL, GMAX, U>(q, kf, vf, end_loop - jc, m, l, o, lane, warp_shared[warp]);
       } else {
 #pragma unroll
         for (int u = 0; u < U; ++u) {
@@ -669,7 +661,6 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   a.keys_per_split = ctx.tuning.attention_keys_per_split;
   a.single_split_keys = ctx.tuning.attention_single_split_keys;
   a.batched_softmax = ctx.tuning.attention_batched_softmax;
-  a.lazy_rescale = ctx.tuning.attention_lazy_rescale;
   // merge_splits stores float4s: an output view off 16-byte alignment takes the other merge.
   a.fast_merge = ctx.tuning.attention_fast_merge && reinterpret_cast<uintptr_t>(args.out) % 16 == 0;
   return a.kv == KvFormat::kF16 ? launch_kv<__half>(ctx, a, splits, scratch, counters, r)

@@ -68,19 +68,6 @@ __device__ __forceinline__ uint16_t load_stream(const uint16_t* p) {
   asm volatile("ld.global.nc.L1::no_allocate.u16 %0, [%1];" : "=h"(v) : "l"(p));
   return v;
 }
-// n floats (n % 4 == 0, both 16-byte aligned) from global to shared memory by the whole block
-// with cp.async (through L2, not L1: the source may have been written by the previous kernel);
-// visible to the block after wait_shared_copies() and a barrier.
-__device__ __forceinline__ void copy_to_shared_async(float* dst, const float* src, int64_t n) {
-  for (int64_t i = threadIdx.x; i < n / 4; i += blockDim.x) {
-    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst + 4 * i));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src + 4 * i) : "memory");
-  }
-  asm volatile("cp.async.commit_group;" ::: "memory");
-}
-__device__ __forceinline__ void wait_shared_copies() {
-  asm volatile("cp.async.wait_group 0;" ::: "memory");
-}
 __device__ __forceinline__ float4 load_stream(const float4* p) {
   float4 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"

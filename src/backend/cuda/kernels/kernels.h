@@ -15,7 +15,6 @@ struct KernelTuning {
   int matvec_blocks_per_sm = 0;    // cap on resident matvec blocks per multiprocessor (0: none)
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
-  bool matvec_stage_x = true;      // 24-warp matvecs copy x to shared memory first (cp.async)
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
@@ -23,7 +22,6 @@ struct KernelTuning {
   int attention_keys_in_flight = 2;       // decode attention: keys per softmax update (2 or 4)
   int attention_load_stages = 3;          // decode attention, 2 keys: rounds in registers (2-4)
   bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
-  bool attention_lazy_rescale = true;     // decode attention: no rescale while no max grew
   bool attention_fast_merge = true;       // decode attention: merge_splits (else split by split)
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
@@ -173,7 +171,6 @@ struct AttentionArgs {
   int keys_per_split = 0;       // decode: splits used = ceil(live keys / this), capped by the grid
   int single_split_keys = 0;    // decode: one split while the live keys are at most this
   bool batched_softmax = true;  // decode: a warp's keys in flight per softmax update (else one)
-  bool lazy_rescale = true;     // decode, batched: skip the rescale where no head's max grew
   bool fast_merge = true;       // decode: splits merged with their loads in flight
 };
 // Split-K over the keys, for few query tokens (decode). Needs scratch from

@@ -48,9 +48,6 @@ struct Batch {
   // Issue the first two rounds of weight loads before waiting for the previous kernel (else one).
   bool prefetch_two;
   int x_passes;  // times x is quantized (1; more only to measure what the prologue costs)
-  // x (and the norm's weight) copied to shared memory with cp.async before quantizing: one L2
-  // round trip for the whole row instead of one per loop trip of quantize_x (24-warp blocks).
-  bool stage_x;
   // Rope behind (rope_position not null; three targets q, k, v, never with swiglu or a residual):
   // groups of targets 0 and 1 hold whole rotation pairs (rows i, i + 1 for adjacent pairs, i and
   // i + rope_half for NeoX), so the lanes that write a pair have both products; the rotated q
@@ -321,13 +318,6 @@ __host__ __device__ constexpr size_t rope_table_offset(int64_t k) {
 __host__ __device__ constexpr size_t float_rope_table_offset(int64_t k) {
   return (static_cast<size_t>(k) * 4 + 15) / 16 * 16;
 }
-// Staged x [k] f32 (then the norm weight [k]) after the rope table.
-__host__ __device__ inline size_t staged_x_offset(const Batch& batch) {
-  const size_t table = batch.rope_position != nullptr
-                           ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
-                           : 0;
-  return (rope_table_offset(batch.k) + table + 15) / 16 * 16;
-}
 
 template <WeightFormat F, int R, bool kSwiglu, int W>
 __global__ void __launch_bounds__(W * 32, kMinBlocks<F, R, kSwiglu, W>)
@@ -375,31 +365,18 @@ __global__ void __launch_bounds__(W * 32, kMinBlocks<F, R, kSwiglu, W>)
       next_ready = true;
     }
   }
-  const float* x = batch.x;
-  const float* nw = batch.norm_weight;
-  float* x_stage = reinterpret_cast<float*>(smem + staged_x_offset(batch));
-  if (batch.stage_x && nw != nullptr) {  // the norm weight does not depend on the predecessor
-    copy_to_shared_async(x_stage + batch.k, nw, batch.k);
-    nw = x_stage + batch.k;
-  }
   wait_for_previous_kernel();
-  if (batch.stage_x) {
-    copy_to_shared_async(x_stage, x, batch.k);
-    wait_shared_copies();
-    __syncthreads();
-    x = x_stage;
-  }
   // Few loads in flight per thread here: the first two rounds of weights are live already
   // (more would spill); the fused norm loads x and its weight, so half as many again.
   __shared__ float reduce_scratch[32];
   float scale = 1.0f;
   for (int pass = 0; pass < batch.x_passes; ++pass) {
     if (pass > 0) __syncthreads();  // the previous pass's readers of reduce_scratch are done
-    if (nw != nullptr) {
-      const float ss = quantize_x<true, 1, W * 32>(x, nw, batch.k, xq, xs);
+    if (batch.norm_weight != nullptr) {
+      const float ss = quantize_x<true, 1, W * 32>(batch.x, batch.norm_weight, batch.k, xq, xs);
       scale = norm_scale(batch, ss, reduce_scratch);
     } else {
-      quantize_x<false, 2, W * 32>(x, nullptr, batch.k, xq, xs);
+      quantize_x<false, 2, W * 32>(batch.x, nullptr, batch.k, xq, xs);
     }
   }
   __syncthreads();
@@ -600,10 +577,6 @@ KernelPtr kernel_for(WeightFormat f, int rows_per_group, bool swiglu, int warps)
 
 size_t shared_bytes(const Batch& batch) {
   const int64_t k = batch.k;
-  if (batch.stage_x) {
-    const size_t floats = static_cast<size_t>(k) * (batch.norm_weight != nullptr ? 2 : 1);
-    return staged_x_offset(batch) + floats * sizeof(float);
-  }
   const bool quantized = is_quantized(batch.w[0].format);
   const size_t table = batch.rope_position != nullptr
                            ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
@@ -612,12 +585,6 @@ size_t shared_bytes(const Batch& batch) {
 }
 
 constexpr size_t kMaxSharedBytes = 200 * 1024;
-
-// 24-warp blocks stage x in shared memory where it fits.
-void choose_x_staging(const LaunchContext& ctx, int warps, Batch& batch) {
-  batch.stage_x = warps == 24 && ctx.tuning.matvec_stage_x;
-  if (batch.stage_x && shared_bytes(batch) > kMaxSharedBytes) batch.stage_x = false;
-}
 
 // Groups of R rows for `batch`'s targets (fills group_end).
 int64_t count_groups(Batch& batch, int rows_per_group) {
@@ -648,12 +615,13 @@ int resident_blocks(const LaunchContext& ctx, KernelPtr kernel, int warps, size_
 // larger R on a tie: fewer instructions per byte). The rope needs whole pairs in a group: R > 1.
 cudaError_t launch_any(const LaunchContext& ctx, Batch& batch) {
   const WeightFormat f = batch.w[0].format;
+  const size_t smem = shared_bytes(batch);
+  if (smem > kMaxSharedBytes) return cudaErrorInvalidValue;
   batch.prefetch_two = ctx.tuning.matvec_prefetch_rounds >= 2;
   batch.x_passes = std::max(1, ctx.tuning.matvec_x_passes);
   struct Choice {
     int rows_per_group, warps, resident;
     KernelPtr kernel;
-    size_t smem;
   };
   Choice best{};
   int64_t best_rows = INT64_MAX;
@@ -661,25 +629,21 @@ cudaError_t launch_any(const LaunchContext& ctx, Batch& batch) {
     if (rows_per_group == 1 && batch.rope_position != nullptr) continue;
     const int warps = block_warps(ctx, f, rows_per_group, batch.swiglu);
     const KernelPtr kernel = kernel_for(f, rows_per_group, batch.swiglu, warps);
-    choose_x_staging(ctx, warps, batch);
-    const size_t smem = shared_bytes(batch);
-    if (smem > kMaxSharedBytes) return cudaErrorInvalidValue;
     const int resident = resident_blocks(ctx, kernel, warps, smem);
     const int64_t groups = count_groups(batch, rows_per_group);
     const int64_t all_warps = int64_t{resident} * warps;
     const int64_t rows = (groups + all_warps - 1) / all_warps * rows_per_group;
     if (rows < best_rows) {
       best_rows = rows;
-      best = {rows_per_group, warps, resident, kernel, smem};
+      best = {rows_per_group, warps, resident, kernel};
     }
   }
   const int64_t groups = count_groups(batch, best.rows_per_group);
-  choose_x_staging(ctx, best.warps, batch);
   const int64_t wanted = (groups + best.warps - 1) / best.warps;
   const unsigned grid =
       static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(wanted, best.resident)));
   return launch_kernel(ctx, best.kernel, dim3(grid), dim3(static_cast<unsigned>(best.warps * 32)),
-                       best.smem, batch);
+                       smem, batch);
 }
 
 bool format_matches(const DeviceMatrix& a, const DeviceMatrix& b) {
