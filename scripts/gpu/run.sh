@@ -278,46 +278,47 @@ phase_llama() {
   grep -E "avg_ts|n_prompt|n_gen|n_depth" "$OUT"/llama-*.json | tr -s ' ' | paste - - - - | head
 }
 
-phase_profile() {
-  log "ncu: decode kernels of a step at 64 tokens of context (graphs off, so each launch is seen)"
-  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c ${NCU_KERNELS:-24} \
-    -k regex:"matvec|decode_attention" \
-    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed \
-    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 64 -g 2 -n 1 \
-    > "$OUT/ncu-decode.csv" 2> "$OUT/ncu-decode.err"
-  python3 - "$OUT/ncu-decode.csv" <<'PY'
+# ncu over hearth bench (graphs off, so each launch is seen): $1 label, $2 kernel regex, $3
+# kernels to profile, $4 metrics (comma-separated), rest: bench flags. Prints a line per kernel:
+# its name and each metric's value, in the order asked.
+ncu_bench() {
+  local label=$1 regex=$2 count=$3 metrics=$4
+  shift 4
+  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c "$count" -k regex:"$regex" \
+    --metrics "$metrics" \
+    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda "$@" \
+    > "$OUT/ncu-$label.csv" 2> "$OUT/ncu-$label.err"
+  python3 - "$OUT/ncu-$label.csv" "$metrics" <<'PY'
 import csv, sys, re
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 if not rows:
     print("no ncu rows"); sys.exit()
 head = rows[0]
-ki, mi, vi, ii = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value"), head.index("ID")
+ki, ii = head.index("Kernel Name"), head.index("ID")
+mi, vi, ui = head.index("Metric Name"), head.index("Metric Value"), head.index("Metric Unit")
 kernels = {}
 for r in rows[1:]:
     name = re.sub(r"\(.*", "", r[ki]).split("::")[-1][:40]
-    kernels.setdefault(r[ii], [name, {}])[1][r[mi]] = r[vi] + " " + r[head.index("Metric Unit")]
-for k, (name, m) in kernels.items():
-    print(f"{name:40s} {m.get('gpu__time_duration.sum','?'):>10s}  DRAM {m.get('dram__throughput.avg.pct_of_peak_sustained_elapsed','?'):>8s}  read {m.get('dram__bytes_read.sum','?')}")
+    kernels.setdefault(r[ii], [name, {}])[1][r[mi]] = f"{r[vi]} {r[ui]}".strip()
+order = sys.argv[2].split(",")
+for name, m in kernels.values():
+    print(f"{name:40s} " + "  ".join(f"{k.split('__')[-1]} {m.get(k, '?')}" for k in order))
 PY
 }
 
-# ncu of the decode attention at 32k tokens of context: time, DRAM throughput, registers, occupancy.
+phase_profile() {
+  log "ncu: decode kernels of a step at 64 tokens of context"
+  ncu_bench decode "matvec|decode_attention" "${NCU_KERNELS:-24}" \
+    gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum \
+    -p 64 -g 2 -n 1
+}
+
+# The decode attention at 32k tokens of context: time, DRAM, registers, occupancy, issue, stalls.
 phase_profile32k() {
   log "ncu: decode attention at 32k"
-  HEARTH_CUDA_GRAPHS=0 timeout 240 ncu --clock-control none --csv -c 4 -k regex:"decode_attention" \
-    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct,smsp__issue_active.avg.pct_of_peak_sustained_active \
-    "$H/bin/hearth" bench --synthetic llama3-8b --quant q4_0 --device cuda -p 0 -g 2 -d 32768 -b 4096 -n 1 \
-    > "$OUT/ncu-attn32k.csv" 2> "$OUT/ncu-attn32k.err"
-  python3 - "$OUT/ncu-attn32k.csv" <<'PY'
-import csv, sys
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-if not rows:
-    print("no ncu rows"); sys.exit()
-head = rows[0]
-ii, mi, vi = head.index("ID"), head.index("Metric Name"), head.index("Metric Value")
-for r in rows[1:]:
-    print(r[ii], r[mi], r[vi])
-PY
+  ncu_bench attn32k decode_attention 4 \
+    gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct \
+    -p 0 -g 2 -d 32768 -b 4096 -n 1
 }
 
 PHASES=("$@")
