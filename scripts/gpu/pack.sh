@@ -23,7 +23,8 @@ pack_hearth() {
   local bins=("$build/tools/hearth/hearth" "$build/tests/backend/cuda/cuda_backend_test"
               "$build/tests/backend/cuda/synthetic_model_test")
   for b in "${bins[@]}"; do strip -o "$stage/bin/$(basename "$b")" "$b"; done
-  tar -cJf "$dev/hearth/bin.tar.xz" -C "$stage" bin
+  # -9: a 64 MiB dictionary sees the kernels the three binaries share (-6: 46 MB, -9: 16 MB).
+  tar -cf - -C "$stage" bin | xz -9 -T2 > "$dev/hearth/bin.tar.xz"
   for b in "${bins[@]}"; do
     ldd "$b" | awk '$3 ~ /^\// {print $1, $3}'
   done | sort -u | while read -r name path; do
