@@ -23,7 +23,6 @@
 #   llama     write the synthetic GGUF, llama.cpp's llama-bench (.device/llama, built here with
 #             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
 #   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
-#   chain     chained decode matvecs (HEARTH_CUDA_MATVEC_CHAIN=4 / 2) against separate launches
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
@@ -194,19 +193,6 @@ phase_ab2() {
   HEARTH_CUDA_ATTN_SINGLE_SPLIT_KEYS=160 hb ab2_tg512_single160 llama3-8b -p 0 -g 512 -n 2
   # q8_0 (24-warp blocks for q8_0 were measured here with a build that had them: 0.7% slower).
   QUANT=q8_0 hb ab2_q8_tg128_default llama3-8b -p 0 -g 128 -n 3
-}
-
-# Chained decode matvecs (HEARTH_CUDA_MATVEC_CHAIN: o, gate/up, down and the next q/k/v in one
-# launch with grid barriers; 2: in pairs) against separate launches, each way a phase can meet
-# its barrier (HEARTH_CUDA_CHAIN_BARRIER: 2 one counter, 4 a flag per block), alternated twice.
-phase_chain() {
-  for rep in 1 2; do
-    hb chain${rep}_tg128_default llama3-8b -p 0 -g 128 -n 3
-    for mode in 2 4; do
-      HEARTH_CUDA_CHAIN_BARRIER=$mode HEARTH_CUDA_MATVEC_CHAIN=2 hb chain${rep}_tg128_pair_b$mode llama3-8b -p 0 -g 128 -n 3
-      HEARTH_CUDA_CHAIN_BARRIER=$mode HEARTH_CUDA_MATVEC_CHAIN=4 hb chain${rep}_tg128_quad_b$mode llama3-8b -p 0 -g 128 -n 3
-    done
-  done
 }
 
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads

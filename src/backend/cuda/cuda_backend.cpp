@@ -110,8 +110,6 @@ Status CudaBackend::init() {
   // Programmatic dependent launch exists from compute capability 9.0 (Hopper).
   ctx_.pdl = options_.pdl && props.major >= 9;
   ctx_.tuning = options_.tuning;
-  ctx_.tuning.matvec_chain_cooperative =
-      options_.tuning.matvec_chain_cooperative && props.cooperativeLaunch != 0;
   HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&staged_copied_, cudaEventDisableTiming));
   HEARTH_CUDA_RETURN_IF_ERROR(matvec_init());
@@ -120,10 +118,6 @@ Status CudaBackend::init() {
   HEARTH_CUDA_RETURN_IF_ERROR(
       cudaMemsetAsync(pick_state_.get(), 0, pick_state_.bytes(), ctx_.stream));
   HEARTH_RETURN_IF_ERROR(pick_out_.allocate(sizeof(int32_t), "the picked token"));
-  HEARTH_RETURN_IF_ERROR(
-      chain_barrier_.allocate(kMatvecChainBarrierWords * sizeof(unsigned), "matvec chain barrier"));
-  HEARTH_CUDA_RETURN_IF_ERROR(
-      cudaMemsetAsync(chain_barrier_.get(), 0, chain_barrier_.bytes(), ctx_.stream));
   HEARTH_RETURN_IF_ERROR(pick_host_.allocate(sizeof(int32_t), "the picked token"));
   return {};
 }
@@ -397,7 +391,6 @@ Status CudaBackend::run_step(const StepKey& key, FunctionRef<Status()> ops) {
     st = flush_pending();  // inside the recording
   } else {
     drop_pending();
-    chain_steps_ = 0;
   }
   recording_ = false;
   cudaGraph_t graph = nullptr;

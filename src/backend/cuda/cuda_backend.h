@@ -109,7 +109,6 @@ class CudaBackend final : public Backend {
     int64_t residual_into_matvec = 0;
     int64_t rope_into_attention = 0;
     int64_t rope_into_matvec = 0;
-    int64_t matvec_chains = 0;  // chained launches (matvec_chain) of several matvecs
   };
   const FusionCounts& fusions() const { return fusions_; }
 
@@ -155,18 +154,12 @@ class CudaBackend final : public Backend {
     MatvecRope rope_args;
   };
   Status launch_matvecs(const MatvecCall& call);
-  // Decode matvecs held for one chained launch (tuning.matvec_chain steps at most); every other
-  // launch first launches them (flush_pending, and the fusions that launch without it).
-  Status flush_chain();
 
   // Decode ops held back to run fused with the op that follows (cuda_fusion.cpp): rope on q and
   // k with store_kv; rms_norm with the matvec that reads its output; a one-weight matvec with
   // the residual add of its output; a residual add with the next rms_norm. Every other op first
   // launches what is pending, so the work runs in call order. Only one pattern is held at a time.
   Status flush_pending();
-  // flush_pending, except that matvecs it launches may stay in the open chain: for ops that are
-  // about to be held themselves (a held op launches nothing yet).
-  Status flush_held();
   void drop_pending();
   bool only_ropes_pending() const {
     return !pending_add_ && !pending_norm_ && !pending_matvec_ && !pending_store_;
@@ -251,9 +244,6 @@ class CudaBackend final : public Backend {
   };
   PendingStore store_;
   bool pending_store_ = false;
-  MatvecStep chain_[kMaxMatvecChain];
-  int chain_steps_ = 0;
-  DeviceBuffer chain_barrier_;  // 2 counters, zero between chains
 
   // Recorded decode steps, most recent last.
   std::list<std::pair<uint64_t, cudaGraphExec_t>> graphs_;

@@ -18,9 +18,7 @@
 // loads ahead per warp and grid), HEARTH_CUDA_ATTN_BATCHED=0 (decode attention's softmax one key
 // at a time instead of softmax_keys over a warp's keys in flight), HEARTH_CUDA_KV_F16=0 (f32 KV
 // caches instead of f16), HEARTH_CUDA_ATTN_STAGES=2|3|4 (decode attention: rounds of keys a warp
-// has loading at once), HEARTH_CUDA_MATVEC_CHAIN=0|2|4 (decode matvecs per chained launch),
-// HEARTH_CUDA_CHAIN_COOPERATIVE=0 (chains launched as plain grids, not cooperative ones),
-// HEARTH_CUDA_CHAIN_BARRIER=0..4 (how a chain's phase meets its grid barrier).
+// has loading at once).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -79,10 +77,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.attention_load_stages = env_int("HEARTH_CUDA_ATTN_STAGES", t.attention_load_stages);
   t.attention_blocks_per_sm =
       std::max(1, env_int("HEARTH_CUDA_ATTN_BLOCKS_PER_SM", t.attention_blocks_per_sm));
-  t.matvec_chain = env_int("HEARTH_CUDA_MATVEC_CHAIN", t.matvec_chain);
-  t.matvec_chain = t.matvec_chain >= 4 ? 4 : t.matvec_chain >= 2 ? 2 : 0;
-  t.matvec_chain_cooperative = !env_off("HEARTH_CUDA_CHAIN_COOPERATIVE");
-  t.matvec_chain_barrier = std::clamp(env_int("HEARTH_CUDA_CHAIN_BARRIER", 0), 0, 4);
   t.prefill_attention_warps =
       env_int("HEARTH_CUDA_PREFILL_ATTN_WARPS", t.prefill_attention_warps) == 4 ? 4 : 8;
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaBackend> backend,

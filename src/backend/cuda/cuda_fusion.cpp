@@ -50,20 +50,12 @@ void CudaBackend::drop_pending() {
 }
 
 Status CudaBackend::flush_pending() {
-  HEARTH_RETURN_IF_ERROR(flush_held());
-  return flush_chain();
-}
-
-Status CudaBackend::flush_held() {
   int ropes = pending_ropes_;
   const bool add_pending = pending_add_, norm_pending = pending_norm_,
              matvec_pending = pending_matvec_, store_pending = pending_store_;
   drop_pending();
   // A held matvec first: ropes held with it rotate its outputs.
   if (matvec_pending) HEARTH_RETURN_IF_ERROR(launch_matvecs(matvec_));
-  if (store_pending || ropes > 0 || add_pending || norm_pending) {
-    HEARTH_RETURN_IF_ERROR(flush_chain());
-  }
   if (store_pending) {  // rope(q), rope(k), store_kv whose attention did not take them
     const PendingRope& q = ropes_[0];
     const PendingRope& k = ropes_[1];
@@ -91,51 +83,32 @@ Status CudaBackend::flush_held() {
 
 Status CudaBackend::launch_matvecs(const MatvecCall& c) {
   for (int64_t t = 0; t < c.n_tokens; ++t) {
-    MatvecStep step;
-    step.n_targets = c.n_targets;
-    step.swiglu = c.swiglu;
+    MatvecTarget mv[3];
     for (int i = 0; i < c.n_targets; ++i) {
-      step.targets[i] = c.targets[i];
-      if (step.targets[i].y != nullptr) step.targets[i].y += t * step.targets[i].w.rows;
+      mv[i] = c.targets[i];
+      if (mv[i].y != nullptr) mv[i].y += t * mv[i].w.rows;
     }
-    MatvecFusion& f = step.fusion;
+    MatvecFusion f;
     if (c.norm_weight != nullptr) {
       f.norm_weight = c.norm_weight;
       f.norm_out = c.norm_out + t * c.k;
       f.norm_eps = c.norm_eps;
     }
     if (c.residual_out != nullptr) {
-      f.residual_in = c.residual_in + t * step.targets[0].w.rows;
-      f.residual_out = c.residual_out + t * step.targets[0].w.rows;
+      f.residual_in = c.residual_in + t * mv[0].w.rows;
+      f.residual_out = c.residual_out + t * mv[0].w.rows;
     }
+    MatvecRope rope = c.rope_args;
     if (c.rope) {
-      step.has_rope = true;
-      step.rope = c.rope_args;
-      step.rope.position += t;
+      rope.position += t;
+      f.rope = &rope;
     }
-    step.x = c.x + t * c.k;
-    if (options_.tuning.matvec_chain >= 2 && matvec_chainable(ctx_, step)) {
-      chain_[chain_steps_++] = step;
-      if (chain_steps_ >= std::min(options_.tuning.matvec_chain, kMaxMatvecChain)) {
-        HEARTH_RETURN_IF_ERROR(flush_chain());
-      }
-      continue;
-    }
-    HEARTH_RETURN_IF_ERROR(flush_chain());
-    HEARTH_RETURN_IF_ERROR(
-        launch_status(matvec_step(ctx_, step), c.swiglu ? "matvec_swiglu" : "matvec"));
+    const float* x = c.x + t * c.k;
+    const cudaError_t err = c.swiglu ? matvec_swiglu(ctx_, x, mv[0].w, mv[1].w, mv[0].y, f)
+                                     : matvec(ctx_, x, mv, c.n_targets, f);
+    HEARTH_RETURN_IF_ERROR(launch_status(err, c.swiglu ? "matvec_swiglu" : "matvec"));
   }
   return {};
-}
-
-Status CudaBackend::flush_chain() {
-  const int n = chain_steps_;
-  chain_steps_ = 0;
-  if (n == 0) return {};
-  int chains = 0;
-  const cudaError_t err = matvec_chain(ctx_, chain_, n, chain_barrier_.as<unsigned>(), &chains);
-  fusions_.matvec_chains += chains;
-  return launch_status(err, "matvec_chain");
 }
 
 // A decode-size rms_norm is held back for the matvec that usually reads its output.
@@ -175,7 +148,7 @@ Status CudaBackend::take_norm(MatvecCall& call) {
     call.norm_eps = norm_.eps;
     return {};
   }
-  return flush_held();
+  return flush_pending();
 }
 
 // A one-weight matvec is held back for the residual add that usually consumes its output, a
@@ -284,7 +257,6 @@ Expected<bool> CudaBackend::fuse_add_rms_norm(const TensorView& x, const TensorV
       y.data_as<const float>() == add_.a || y.data_as<const float>() == add_.b) {
     return false;
   }
-  HEARTH_RETURN_IF_ERROR(flush_chain());
   const cudaError_t err =
       add_rms_norm(ctx_, add_.a, add_.b, add_.out, weight.data_as<const float>(),
                    y.data_as<float>(), x.rows(), x.cols(), eps);
@@ -305,7 +277,7 @@ Status CudaBackend::defer_rope(const TensorView& x, const int32_t* positions,
       same_rope(first.params, params) &&
       !overlaps(first.x, first.n_tokens * first.heads * first.head_dim, x.data_as<const float>(),
                 x.numel());  // one fused launch rotates both: never the same memory twice
-  if (!pairs_with_first) HEARTH_RETURN_IF_ERROR(flush_held());
+  if (!pairs_with_first) HEARTH_RETURN_IF_ERROR(flush_pending());
   hold_rope(x, positions, params);
   return {};
 }
@@ -337,7 +309,6 @@ Expected<bool> CudaBackend::fuse_rope_store_kv(const TensorView& k, const Tensor
     pending_store_ = true;
     return true;
   }
-  HEARTH_RETURN_IF_ERROR(flush_chain());
   const cudaError_t err = rope_qk_store(ctx_, q.x, q.heads, ropes_[1].x, v.data_as<const float>(),
                                         ropes_[1].heads, q.n_tokens, q.head_dim, positions,
                                         q.params, kv_format(keys), keys.data(), values.data());

@@ -182,9 +182,8 @@ Status CudaBackend::rms_norm(const TensorView& x, const TensorView& weight, floa
   }
   HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_add_rms_norm(x, weight, eps, y));
   if (fused) return {};
-  HEARTH_RETURN_IF_ERROR(flush_held());
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   if (defer_norm(x, weight, eps, y)) return {};
-  HEARTH_RETURN_IF_ERROR(flush_chain());
   return launch_status(cuda::rms_norm(ctx_, x.data_as<const float>(), weight.data_as<const float>(),
                                       y.data_as<float>(), x.rows(), x.cols(), eps),
                        "rms_norm");
@@ -287,7 +286,6 @@ Status CudaBackend::attention(const TensorView& q, const TensorView& k, const Te
     rope.v = store_.v;
     rope.p = ropes_[0].params;
     fused_rope = &rope;  // the held ops are dropped once the fused launch is in
-    HEARTH_RETURN_IF_ERROR(flush_chain());
   } else {
     HEARTH_RETURN_IF_ERROR(flush_pending());
   }
@@ -353,9 +351,8 @@ Status CudaBackend::add(const TensorView& a, const TensorView& b, const TensorVi
   HEARTH_RETURN_IF_ERROR(cpu::check_same_f32_elements("add", b, out));
   HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_matvec_add(a, b, out));
   if (fused) return {};
-  HEARTH_RETURN_IF_ERROR(flush_held());
+  HEARTH_RETURN_IF_ERROR(flush_pending());
   if (defer_add(a, b, out)) return {};
-  HEARTH_RETURN_IF_ERROR(flush_chain());
   return launch_status(cuda::add(ctx_, a.data_as<const float>(), b.data_as<const float>(),
                                  out.data_as<float>(), out.numel()),
                        "add");

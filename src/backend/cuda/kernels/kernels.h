@@ -25,9 +25,6 @@ struct KernelTuning {
   bool attention_fast_merge = true;       // decode attention: merge_splits (else split by split)
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
-  int matvec_chain = 0;                   // decode matvecs per chained launch (0: none; 2 or 4)
-  bool matvec_chain_cooperative = true;   // chains launch as cooperative grids (co-residency)
-  int matvec_chain_barrier = 0;           // how a chain's phase meets its barrier (matvec_chain.cu)
 };
 
 struct LaunchContext {
@@ -124,35 +121,6 @@ cudaError_t matvec(const LaunchContext& ctx, const float* x, const MatvecTarget*
 // out[N] = silu(x . gate^T) * (x . up^T); gate and up [N, K] of the same format.
 cudaError_t matvec_swiglu(const LaunchContext& ctx, const float* x, const DeviceMatrix& gate,
                           const DeviceMatrix& up, float* out, const MatvecFusion& fusion = {});
-
-// One decode matvec launch, as matvec() (swiglu false) or matvec_swiglu() (targets[0] gate with
-// the output y, targets[1] up) would make it; fusion.rope is ignored, `rope` used when has_rope.
-struct MatvecStep {
-  const float* x = nullptr;
-  MatvecTarget targets[3];
-  int n_targets = 0;
-  bool swiglu = false;
-  MatvecFusion fusion;
-  bool has_rope = false;
-  MatvecRope rope;
-};
-cudaError_t matvec_step(const LaunchContext& ctx, const MatvecStep& step);
-
-// ---- chained decode matvecs (matvec_chain.cu) -------------------------------------------------
-// Up to kMaxMatvecChain consecutive matvec steps in one launch of one block per multiprocessor:
-// the blocks run step s, wait at a grid-wide barrier (every write of step s visible), run step
-// s + 1, each block loading its first weights of step s + 1 before it waits. The results are
-// the separate launches' bit for bit; the launches' ramps and tails between steps are gone.
-// Only steps that would run in 24-warp q4_0 blocks of 1 or 2 rows per warp chain
-// (matvec_chainable); matvec_chain launches the steps in order, in chains of 4 or 2 where one is
-// instantiated for their shapes, else on their own, and adds its chain launches to *chains.
-// `barrier` points to kMatvecChainBarrierWords device words, zero before the first chain.
-inline constexpr int kMaxMatvecChain = 4;
-inline constexpr int kMaxChainBlocks = 1024;
-inline constexpr int kMatvecChainBarrierWords = 4 + kMaxChainBlocks;
-bool matvec_chainable(const LaunchContext& ctx, const MatvecStep& step);
-cudaError_t matvec_chain(const LaunchContext& ctx, const MatvecStep* steps, int n_steps,
-                         unsigned* barrier, int* chains = nullptr);
 
 // ---- pointwise (pointwise.cu) -----------------------------------------------------------------
 cudaError_t rms_norm(const LaunchContext& ctx, const float* x, const float* weight, float* y,
