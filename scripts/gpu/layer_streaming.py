@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""What streaming a decode step's weights costs when each matrix is its own kernel (PyTorch).
+
+A Llama-3.1-8B q4_0 decode step reads 32 layers of four matrices (q/k/v 14.2 MB, o 9.4 MB,
+gate/up 66.1 MB, down 33.1 MB) and the output head (295.6 MB): 129 streaming kernels of
+those sizes, 4.23 GB. This times the same byte counts read by PyTorch kernels, each buffer
+distinct (4.23 GB in all, so the 50 MB L2 holds none of them), in three ways:
+
+  sum   - a float32 sum of each buffer (reads only, as a matvec does), the 129 sums recorded
+          as one CUDA graph and replayed (no launch gaps);
+  copy  - a copy of each buffer into a scratch of its size (reads + writes), same graph;
+  sizes - each size alone: the median time of one sum, its bytes over it, and the time above
+          the bytes at the big-buffer rate (the fixed cost of one streaming kernel).
+
+The graph's time per step over 4.23 GB is the rate a chain of separate kernels of these sizes
+reaches on this GPU, the bar for hearth's five launches a layer; its ratio to the copy ceiling
+(ceilings.py) says how much of the 80% target such a chain can reach at all.
+Prints one JSON object (also written to argv[1] when given).
+"""
+import json
+import sys
+
+import torch
+
+LAYERS = 32
+SIZES = {"qkv": 14_155_776, "o": 9_437_184, "gate_up": 66_060_288, "down": 33_030_144}
+HEAD = 295_501_824
+
+
+def median_seconds(fn, iters=20, warmup=3):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    dev = torch.device("cuda")
+    order = [name for _ in range(LAYERS) for name in SIZES]
+    bufs = [torch.ones(SIZES[n] // 4, device=dev) for n in order]
+    bufs.append(torch.ones(HEAD // 4, device=dev))
+    total = sum(b.numel() * 4 for b in bufs)
+    sums = torch.empty(len(bufs), device=dev)
+    scratch = {b.numel(): torch.empty_like(b) for b in bufs}
+    out = {"kernels": len(bufs), "bytes": total}
+
+    def all_sums():
+        for i, b in enumerate(bufs):
+            torch.sum(b, dim=0, out=sums[i])
+
+    def all_copies():
+        for b in bufs:
+            scratch[b.numel()].copy_(b)
+
+    for name, fn in (("sum", all_sums), ("copy", all_copies)):
+        fn()
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            fn()
+        t = median_seconds(graph.replay)
+        moved = total * (2 if name == "copy" else 1)
+        out[f"{name}_step_ms"] = t * 1e3
+        out[f"{name}_gb_per_s"] = moved / t / 1e9
+    assert abs(sums[0].item() - bufs[0].numel()) < 1e-3 * bufs[0].numel()
+
+    big = bufs[-1]
+    t_big = median_seconds(lambda: torch.sum(big, dim=0, out=sums[0]))
+    rate = HEAD / t_big
+    sizes = {}
+    for name, n in list(SIZES.items()) + [("head", HEAD)]:
+        b = bufs[order.index(name)] if name != "head" else big
+        t = median_seconds(lambda b=b: torch.sum(b, dim=0, out=sums[0]))
+        sizes[name] = {"us": t * 1e6, "gb_per_s": n / t / 1e9,
+                       "fixed_us": (t - n / rate) * 1e6}
+    out["sizes"] = sizes
+    text = json.dumps(out, indent=1)
+    print(text)
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
