@@ -9,8 +9,8 @@ distinct (4.23 GB in all, so the 50 MB L2 holds none of them), in three ways:
   sum   - a float32 sum of each buffer (reads only, as a matvec does), the 129 sums recorded
           as one CUDA graph and replayed (no launch gaps);
   copy  - a copy of each buffer into a scratch of its size (reads + writes), same graph;
-  sizes - each size alone: the median time of one sum, its bytes over it, and the time above
-          the bytes at the big-buffer rate (the fixed cost of one streaming kernel).
+  sizes - each size alone: its copies in a graph of their own, the time per copy, its rate,
+          and its time above its bytes at the whole chain's rate.
 
 The graph's time per step over 4.23 GB is the rate a chain of separate kernels of these sizes
 reaches on this GPU, the bar for hearth's five launches a layer; its ratio to the copy ceiling
@@ -74,15 +74,23 @@ def main():
         out[f"{name}_gb_per_s"] = moved / t / 1e9
     assert abs(sums[0].item() - bufs[0].numel()) < 1e-3 * bufs[0].numel()
 
-    big = bufs[-1]
-    t_big = median_seconds(lambda: torch.sum(big, dim=0, out=sums[0]))
-    rate = HEAD / t_big
+    # Each size alone: its 32 buffers (the head: its one) copied in a graph of their own.
+    rate = 2 * total / (out["copy_step_ms"] / 1e3)
     sizes = {}
     for name, n in list(SIZES.items()) + [("head", HEAD)]:
-        b = bufs[order.index(name)] if name != "head" else big
-        t = median_seconds(lambda b=b: torch.sum(b, dim=0, out=sums[0]))
-        sizes[name] = {"us": t * 1e6, "gb_per_s": n / t / 1e9,
-                       "fixed_us": (t - n / rate) * 1e6}
+        group = [b for b, o in zip(bufs, order + ["head"]) if o == name]
+
+        def copies(group=group):
+            for b in group:
+                scratch[b.numel()].copy_(b)
+
+        copies()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            copies()
+        t = median_seconds(graph.replay) / len(group)
+        sizes[name] = {"us_per_copy": t * 1e6, "gb_per_s": 2 * n / t / 1e9,
+                       "above_chain_rate_us": (t - 2 * n / rate) * 1e6}
     out["sizes"] = sizes
     text = json.dumps(out, indent=1)
     print(text)

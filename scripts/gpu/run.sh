@@ -203,32 +203,6 @@ phase_ab2() {
   QUANT=q8_0 hb ab2_q8_tg128_default llama3-8b -p 0 -g 128 -n 3
 }
 
-# The staged matvec (weights in shared memory by bulk copies, two blocks a multiprocessor so the
-# next launch's block fills its ring while this one runs) against the register-round default,
-# alternated twice; one block a multiprocessor (200 KB: no room beside it) tells what the overlap
-# is worth; then qwen3-8b, 32k and q8_0.
-phase_staged() {
-  hb st_tg128_default llama3-8b -p 0 -g 128 -n 3
-  for cfg in "8 113" "16 200" "16 226"; do
-    set -- $cfg
-    for m in 0 1 2; do
-      HEARTH_CUDA_MATVEC_STAGED=1 HEARTH_CUDA_MATVEC_STAGED_WARPS=$1 HEARTH_CUDA_MATVEC_STAGED_KB=$2 \
-        HEARTH_CUDA_MATVEC_STAGED_MEASURE=$m hb st_tg128_w$1_kb$2_m$m llama3-8b -p 0 -g 128 -n 3
-    done
-  done
-}
-
-# ncu of a decode step's kernels with the staged matvec.
-phase_profile_staged() {
-  for cfg in "8 113 0" "8 113 1" "8 113 2" "16 200 0" "16 200 1" "16 200 2"; do
-    set -- $cfg
-    log "ncu: decode kernels of a step, staged matvec, $1 warps, $2 KB, measure $3"
-    HEARTH_CUDA_MATVEC_STAGED=1 HEARTH_CUDA_MATVEC_STAGED_WARPS=$1 HEARTH_CUDA_MATVEC_STAGED_KB=$2 \
-      HEARTH_CUDA_MATVEC_STAGED_MEASURE=$3 ncu_bench staged_w$1_m$3 "matvec" 6 \
-      gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed -p 64 -g 2 -n 1
-  done
-}
-
 # compute-sanitizer over the model tests that compare recorded and unrecorded decode steps: reads
 # of memory never written (initcheck), out of bounds (memcheck), shared-memory races (racecheck).
 phase_sanitize() {

@@ -18,10 +18,7 @@
 // loads ahead per warp and grid), HEARTH_CUDA_ATTN_BATCHED=0 (decode attention's softmax one key
 // at a time instead of softmax_keys over a warp's keys in flight), HEARTH_CUDA_KV_F16=0 (f32 KV
 // caches instead of f16), HEARTH_CUDA_ATTN_STAGES=2|3|4 (decode attention: rounds of keys a warp
-// has loading at once), HEARTH_CUDA_MATVEC_STAGED=1 (quantized decode matvecs stage their weights
-// in shared memory by bulk copies) with HEARTH_CUDA_MATVEC_STAGED_KB=N (shared memory per block)
-// and HEARTH_CUDA_MATVEC_STAGED_CHUNK=N (weight blocks per row in a stage; 0: whole rows where they
-// fit), HEARTH_CUDA_MATVEC_STAGED_SPLIT=1 (a bulk copy per row, never one per stage).
+// has loading at once).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -69,14 +66,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
   t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
-  t.matvec_staged = env_int("HEARTH_CUDA_MATVEC_STAGED", t.matvec_staged ? 1 : 0) == 1;
-  t.matvec_staged_chunk = env_int("HEARTH_CUDA_MATVEC_STAGED_CHUNK", t.matvec_staged_chunk);
-  t.matvec_staged_split_copies = env_int("HEARTH_CUDA_MATVEC_STAGED_SPLIT", 0) == 1;
-  t.matvec_staged_warps = env_int("HEARTH_CUDA_MATVEC_STAGED_WARPS", t.matvec_staged_warps);
-  t.matvec_staged_spin = !env_off("HEARTH_CUDA_MATVEC_STAGED_SPIN");
-  t.matvec_staged_measure = env_int("HEARTH_CUDA_MATVEC_STAGED_MEASURE", 0);
-  t.matvec_staged_kb =
-      std::clamp(env_int("HEARTH_CUDA_MATVEC_STAGED_KB", t.matvec_staged_kb), 16, 226);
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
   t.attention_single_split_keys =

@@ -25,7 +25,6 @@ using test::f32_view;
 using test::kv_to_device;
 using test::matmul_tolerance;
 using test::normal_floats;
-using test::rope_partner;
 using test::to_device;
 using test::to_host;
 
@@ -110,6 +109,14 @@ TEST_F(CudaParityTest, RopeAndKvStoreFoldedIntoDecodeAttentionMatchTheReference)
       ASSERT_TRUE(std::isnan(got_k[i]) && std::isnan(got_v[i])) << "row past the token, " << i;
     }
   }
+}
+
+// rope(q)'s partner of element i of a [t][heads][hd] tensor (itself where the dim is not rotated).
+int64_t rope_partner(int64_t i, int64_t hd, const RopeSpec& spec) {
+  const int64_t d = i % hd, half = spec.rotary_dim / 2;
+  if (d >= spec.rotary_dim) return i;
+  if (spec.layout == RopeLayout::kAdjacentPairs) return i - d + (d ^ 1);
+  return d < half ? i + half : i - half;
 }
 
 // Decode steps hold the q/k/v matvec back for rope(q), rope(k) and store_kv, and the matvec

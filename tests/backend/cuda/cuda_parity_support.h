@@ -64,14 +64,6 @@ inline std::vector<double> matmul_tolerance(const std::vector<float>& wf,
   return tol;
 }
 
-// rope(q)'s partner of element i of a [t][heads][hd] tensor (itself where the dim is not rotated).
-inline int64_t rope_partner(int64_t i, int64_t hd, const RopeSpec& spec) {
-  const int64_t d = i % hd, half = spec.rotary_dim / 2;
-  if (d >= spec.rotary_dim) return i;
-  if (spec.layout == RopeLayout::kAdjacentPairs) return i - d + (d ^ 1);
-  return d < half ? i + half : i - half;
-}
-
 class CudaParityTest : public testing::Test {
  protected:
   void SetUp() override {

@@ -16,17 +16,6 @@ struct KernelTuning {
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
-  // Quantized decode matvecs with the weights staged in shared memory by bulk copies
-  // (matvec_staged.cu), in blocks of at most this many KB of shared memory (113: two fit per SM);
-  // stages of this many weight blocks per row (0: whole rows where two stages fit), and a copy
-  // per row even where a stage's rows are one span of memory (to measure what copies cost).
-  bool matvec_staged = false;
-  int matvec_staged_kb = 113;
-  int matvec_staged_chunk = 0;
-  bool matvec_staged_split_copies = false;
-  int matvec_staged_warps = 8;     // consumer warps per staged block (8, or 16: one block per SM)
-  bool matvec_staged_spin = true;  // staged barrier waits spin (test_wait), else try_wait
-  int matvec_staged_measure = 0;   // 1, 2: staged kernel without dot products / refills (timing)
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
   int attention_single_split_keys = 48;   // decode attention: one split (no merge) up to this
@@ -123,9 +112,6 @@ struct MatvecFusion {
   const MatvecRope* rope = nullptr;
 };
 bool matvec_fuses_norm(WeightFormat format, int64_t k);
-// Launches of the staged kernel (KernelTuning::matvec_staged) so far in this process, so tests
-// can tell it ran.
-int64_t matvec_staged_launches();
 // Whether q/k/v of these shapes can take the rope (MatvecFusion::rope): q and k rows whole
 // heads of head_dim (a multiple of 4), v the shape of k, rotary_dim = head_dim for NeoX pairs.
 bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const DeviceMatrix& v,
