@@ -9,6 +9,9 @@ distinct (4.23 GB in all, so the 50 MB L2 holds none of them), in three ways:
   sum   - a float32 sum of each buffer (reads only, as a matvec does), the 129 sums recorded
           as one CUDA graph and replayed (no launch gaps);
   copy  - a copy of each buffer into a scratch of its size (reads + writes), same graph;
+  read  - where Triton is installed: a read-only kernel of our own (each program sums BLOCK x
+          ITERS floats, a partial sum per program), the best of a few shapes, same graph: the
+          rate separate read-only kernels of these sizes reach, the bar for the matvecs;
   sizes - each size alone: its copies in a graph of their own, the time per copy, its rate,
           and its time above its bytes at the whole chain's rate.
 
@@ -21,6 +24,21 @@ import json
 import sys
 
 import torch
+
+try:
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def partial_sums(x_ptr, out_ptr, n, BLOCK: tl.constexpr, ITERS: tl.constexpr):
+        base = tl.program_id(0).to(tl.int64) * BLOCK * ITERS
+        acc = tl.zeros([BLOCK], dtype=tl.float32)
+        for i in range(ITERS):
+            offs = base + i * BLOCK + tl.arange(0, BLOCK)
+            acc += tl.load(x_ptr + offs, mask=offs < n, other=0.0, eviction_policy="evict_first")
+        tl.store(out_ptr + tl.program_id(0), tl.sum(acc, axis=0))
+except ImportError:  # the read-only chain is skipped
+    triton = None
 
 LAYERS = 32
 SIZES = {"qkv": 14_155_776, "o": 9_437_184, "gate_up": 66_060_288, "down": 33_030_144}
@@ -73,6 +91,36 @@ def main():
         out[f"{name}_step_ms"] = t * 1e3
         out[f"{name}_gb_per_s"] = moved / t / 1e9
     assert abs(sums[0].item() - bufs[0].numel()) < 1e-3 * bufs[0].numel()
+
+    if triton is not None:
+        partials = torch.empty(HEAD // 4 // 1024 + 1, device=dev)
+        best = None
+        for block, iters, warps in ((1024, 4, 4), (2048, 2, 4), (4096, 1, 8), (4096, 4, 8),
+                                    (8192, 2, 8)):
+            def all_reads(block=block, iters=iters, warps=warps):
+                for b in bufs:
+                    n = b.numel()
+                    grid = (triton.cdiv(n, block * iters),)
+                    partial_sums[grid](b, partials, n, BLOCK=block, ITERS=iters, num_warps=warps)
+
+            all_reads()
+            torch.cuda.synchronize()
+            want = float(bufs[0].numel())
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                all_reads()
+            t = median_seconds(graph.replay)
+            n0 = bufs[-1].numel()
+            got = partials[: triton.cdiv(n0, block * iters)].sum().item()
+            assert abs(got - n0) < 1e-3 * n0, (got, n0, want)
+            key = f"read_{block}x{iters}_w{warps}"
+            out[key + "_step_ms"] = t * 1e3
+            out[key + "_gb_per_s"] = total / t / 1e9
+            if best is None or t < best[0]:
+                best = (t, key)
+        out["read_best"] = best[1]
+        out["read_step_ms"] = best[0] * 1e3
+        out["read_gb_per_s"] = total / best[0] / 1e9
 
     # Each size alone: its 32 buffers (the head: its one) copied in a graph of their own.
     rate = 2 * total / (out["copy_step_ms"] / 1e3)
