@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""What streaming a decode step's weights costs when each matrix is its own kernel (PyTorch).
+"""What streaming a decode step's weights costs when each matrix is its own kernel (PyTorch,
+and Triton where installed).
 
 A Llama-3.1-8B q4_0 decode step reads 32 layers of four matrices (q/k/v 14.2 MB, o 9.4 MB,
-gate/up 66.1 MB, down 33.1 MB) and the output head (295.6 MB): 129 streaming kernels of
-those sizes, 4.23 GB. This times the same byte counts read by PyTorch kernels, each buffer
-distinct (4.23 GB in all, so the 50 MB L2 holds none of them), in three ways:
+gate/up 66.1 MB, down 33.1 MB) and the output head (295.5 MB): 129 streaming kernels of
+those sizes, 4.22 GB. This times the same byte counts, each buffer distinct (4.22 GB in all,
+so the 50 MB L2 holds none of them), in these ways:
 
   sum   - a float32 sum of each buffer (reads only, as a matvec does), the 129 sums recorded
           as one CUDA graph and replayed (no launch gaps);
@@ -15,7 +16,7 @@ distinct (4.23 GB in all, so the 50 MB L2 holds none of them), in three ways:
   sizes - each size alone: its copies in a graph of their own, the time per copy, its rate,
           and its time above its bytes at the whole chain's rate.
 
-The graph's time per step over 4.23 GB is the rate a chain of separate kernels of these sizes
+The graph's time per step over 4.22 GB is the rate a chain of separate kernels of these sizes
 reaches on this GPU, the bar for hearth's five launches a layer; its ratio to the copy ceiling
 (ceilings.py) says how much of the 80% target such a chain can reach at all.
 Prints one JSON object (also written to argv[1] when given).
@@ -24,6 +25,8 @@ import json
 import sys
 
 import torch
+
+from ceilings import median_seconds  # this directory is on sys.path when run as a script
 
 try:
     import triton
@@ -45,21 +48,14 @@ SIZES = {"qkv": 14_155_776, "o": 9_437_184, "gate_up": 66_060_288, "down": 33_03
 HEAD = 295_501_824
 
 
-def median_seconds(fn, iters=20, warmup=3):
-    for _ in range(warmup):
-        fn()
+def graph_seconds(fn):
+    """fn's launches recorded as one CUDA graph (after one eager run): the replay's median."""
+    fn()
     torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
         fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    return median_seconds(graph.replay, warmup=3)[0]
 
 
 def main():
@@ -81,12 +77,7 @@ def main():
             scratch[b.numel()].copy_(b)
 
     for name, fn in (("sum", all_sums), ("copy", all_copies)):
-        fn()
-        torch.cuda.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            fn()
-        t = median_seconds(graph.replay)
+        t = graph_seconds(fn)
         moved = total * (2 if name == "copy" else 1)
         out[f"{name}_step_ms"] = t * 1e3
         out[f"{name}_gb_per_s"] = moved / t / 1e9
@@ -103,16 +94,10 @@ def main():
                     grid = (triton.cdiv(n, block * iters),)
                     partial_sums[grid](b, partials, n, BLOCK=block, ITERS=iters, num_warps=warps)
 
-            all_reads()
-            torch.cuda.synchronize()
-            want = float(bufs[0].numel())
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                all_reads()
-            t = median_seconds(graph.replay)
-            n0 = bufs[-1].numel()
+            t = graph_seconds(all_reads)
+            n0 = bufs[-1].numel()  # the head's partial sums are the last written
             got = partials[: triton.cdiv(n0, block * iters)].sum().item()
-            assert abs(got - n0) < 1e-3 * n0, (got, n0, want)
+            assert abs(got - n0) < 1e-3 * n0, (got, n0)
             key = f"read_{block}x{iters}_w{warps}"
             out[key + "_step_ms"] = t * 1e3
             out[key + "_gb_per_s"] = total / t / 1e9
@@ -132,11 +117,7 @@ def main():
             for b in group:
                 scratch[b.numel()].copy_(b)
 
-        copies()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            copies()
-        t = median_seconds(graph.replay) / len(group)
+        t = graph_seconds(copies) / len(group)
         sizes[name] = {"us_per_copy": t * 1e6, "gb_per_s": 2 * n / t / 1e9,
                        "above_chain_rate_us": (t - 2 * n / rate) * 1e6}
     out["sizes"] = sizes
