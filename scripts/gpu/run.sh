@@ -12,6 +12,8 @@
 #   bench     hearth bench --synthetic llama3-8b / qwen3-8b q4_0: tg128, pp512, pp4096, tg @ 32k
 #   ab        this session's changes (rope in the q/k/v matvec, 24-warp matvec blocks, row groups
 #             dealt in turn) against the previous behaviour
+#   short     the short-block matvecs and the gate/up -> down quantized handoff against the
+#             resident 24-warp matvec kernel (tg128, qwen3-8b, 32k)
 #   ab2       the decode attention's split merge against the old one; the matvec prologue timed
 #   poison    every CUDA test with new device buffers filled with NaN bytes (HEARTH_CUDA_POISON=1)
 #   sanitize  compute-sanitizer initcheck / memcheck / racecheck over the recorded-step model tests
@@ -24,6 +26,8 @@
 #             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
 #   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
+#   short_kinds  the short-block matvecs by kind, with fusions, PDL or graphs off
+#   profile_short  ncu of a step's kernels with the short-block and the resident matvecs
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
@@ -182,6 +186,41 @@ phase_ab() {
   HEARTH_CUDA_MATVEC_WARPS=8 hb ab_qwen_tg128_w8 qwen3-8b -p 0 -g 128 -n 3
 }
 
+# Short-block q4_0 matvecs (matvec_short.cu, opt-in: HEARTH_CUDA_MATVEC_SHORT=7 all kinds, 6
+# gate/up and down with the quantized handoff) against the resident 24-warp kernel (default),
+# and the handoff off; alternated twice so drift hits every variant.
+phase_short() {
+  for rep in 1 2; do
+    hb short${rep}_tg128_resident llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=7 hb short${rep}_tg128_short7 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=6 hb short${rep}_tg128_short6 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=6 HEARTH_CUDA_QUANTIZED_HANDOFF=0 \
+      hb short${rep}_tg128_short6_nohandoff llama3-8b -p 0 -g 128 -n 3
+  done
+  hb short_qwen_tg128_resident qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=6 hb short_qwen_tg128_short6 qwen3-8b -p 0 -g 128 -n 3
+  hb short_d32k_resident llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=6 hb short_d32k_short6 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+}
+
+# Which matvec kinds gain or lose in short blocks (HEARTH_CUDA_MATVEC_SHORT bits: 1 q/k/v, o and
+# head, 2 gate/up, 4 down), with the decode fusions off, and with PDL or graphs off.
+phase_short_kinds() {
+  for rep in 1 2; do
+    for mask in 7 0 1 2 4 6; do
+      HEARTH_CUDA_MATVEC_SHORT=$mask hb kinds${rep}_tg128_mask$mask llama3-8b -p 0 -g 128 -n 3
+    done
+  done
+  for mask in 7 0; do
+    HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 \
+      hb kinds_tg128_nofold_mask$mask llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_FUSE_ROPE_MATVEC=0 \
+      hb kinds_tg128_ropekernel_mask$mask llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_PDL=0 hb kinds_tg128_nopdl_mask$mask llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_GRAPHS=0 hb kinds_tg128_nographs_mask$mask llama3-8b -p 0 -g 128 -n 3
+  done
+}
+
 # The decode attention's split merge (merge_splits, default) against the split-by-split one, at
 # 32k and 8k; the matvec prologue timed by quantizing x twice (HEARTH_CUDA_MATVEC_X_PASSES=2); one
 # split up to 48 keys (default) against 96 and 160.
@@ -319,6 +358,16 @@ phase_profile() {
   ncu_bench decode "matvec|decode_attention" "${NCU_KERNELS:-24}" \
     gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum \
     -p 64 -g 2 -n 1
+}
+
+# The decode kernels of a step with the short-block matvecs and with the resident ones (ncu,
+# one kernel at a time): time, DRAM, registers, grid, occupancy, issue activity.
+phase_profile_short() {
+  local m=gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active
+  log "ncu: decode kernels, short-block matvecs"
+  HEARTH_CUDA_MATVEC_SHORT=7 ncu_bench short "matvec|decode_attention" "${NCU_KERNELS:-14}" "$m" -p 64 -g 2 -n 1
+  log "ncu: decode kernels, resident matvecs"
+  HEARTH_CUDA_MATVEC_SHORT=0 ncu_bench resident "matvec|decode_attention" "${NCU_KERNELS:-14}" "$m" -p 64 -g 2 -n 1
 }
 
 # The decode attention at 32k tokens of context: time, DRAM, registers, occupancy, issue, stalls.

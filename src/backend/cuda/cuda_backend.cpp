@@ -261,6 +261,24 @@ Status CudaBackend::ensure_scratch(DeviceBuffer& buf, size_t bytes, const char* 
   return ensure_size(buf, bytes, what);
 }
 
+namespace {
+
+// int8 values, then per 32 a float2, 16-byte aligned.
+size_t quantized_scales_offset(int64_t n) {
+  return (static_cast<size_t>(n) + 15) / 16 * 16;
+}
+size_t quantized_row_bytes(int64_t n) {
+  return quantized_scales_offset(n) + static_cast<size_t>(n / 32) * sizeof(float2);
+}
+
+}  // namespace
+
+QuantizedRow CudaBackend::quantized_row() const {
+  unsigned char* base = static_cast<unsigned char*>(quantized_row_.get());
+  return {reinterpret_cast<int8_t*>(base),
+          reinterpret_cast<float2*>(base + quantized_scales_offset(max_inner_))};
+}
+
 Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
   HEARTH_RETURN_IF_ERROR(flush_pending());
   max_tokens_ = std::max(max_tokens_, plan.max_tokens);
@@ -282,6 +300,8 @@ Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
     HEARTH_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(attention_counters_.get(), 0, attention_counters_.bytes(), ctx_.stream));
   }
+  HEARTH_RETURN_IF_ERROR(
+      ensure_scratch(quantized_row_, quantized_row_bytes(max_inner_), "quantized activations"));
   if (max_tokens_ > kMatvecMaxTokens) {
     HEARTH_RETURN_IF_ERROR(ensure_size(x_bf16_, static_cast<size_t>(max_tokens_ * max_inner_) * 2,
                                        "prefill bf16 activations"));

@@ -44,8 +44,9 @@ struct CudaBackendOptions {
   bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
   bool fuse_rope_matvec = true;      // decode: rope(q), rope(k), store_kv done by the q/k/v matvec
   bool fuse_rope_attention = false;  // decode, one token: rope and the KV store inside attention
-  bool kv_f16 = true;                // KV caches in f16 (kv_cache_dtype), else f32
-  KernelTuning tuning;               // launch shapes (kernels/kernels.h)
+  bool quantized_handoff = true;  // decode, one token: gate/up hands its output to down quantized
+  bool kv_f16 = true;             // KV caches in f16 (kv_cache_dtype), else f32
+  KernelTuning tuning;            // launch shapes (kernels/kernels.h)
 };
 
 class CudaBackend final : public Backend {
@@ -109,6 +110,7 @@ class CudaBackend final : public Backend {
     int64_t residual_into_matvec = 0;
     int64_t rope_into_attention = 0;
     int64_t rope_into_matvec = 0;
+    int64_t quantized_handoff = 0;
   };
   const FusionCounts& fusions() const { return fusions_; }
 
@@ -152,8 +154,13 @@ class CudaBackend final : public Backend {
     float* residual_out = nullptr;
     bool rope = false;  // fused rope + KV store (q/k/v); token t at rope_args.position + t
     MatvecRope rope_args;
+    // One token only: the swiglu also writes its output to quantized_row_; the matvec reads
+    // x from there (written by the swiglu launched just before it).
+    bool quantized_out = false;
+    bool quantized_x = false;
   };
   Status launch_matvecs(const MatvecCall& call);
+  QuantizedRow quantized_row() const;
 
   // Decode ops held back to run fused with the op that follows (cuda_fusion.cpp): rope on q and
   // k with store_kv; rms_norm with the matvec that reads its output; a one-weight matvec with
@@ -184,6 +191,10 @@ class CudaBackend final : public Backend {
                                         const int32_t* positions, const TensorView& keys,
                                         const TensorView& values);
   Expected<bool> fuse_matvec_add(const TensorView& a, const TensorView& b, const TensorView& out);
+  // A one-token swiglu is held back for the matvec that reads its output (the down projection):
+  // launched then with its output quantized, which that matvec reads instead of quantizing it.
+  bool defer_swiglu(const MatvecCall& call);
+  Status take_quantized_x(MatvecCall& call);
 
   CudaBackendOptions options_;
   std::string device_name_;
@@ -204,6 +215,7 @@ class CudaBackend final : public Backend {
   // Scratch, sized by reserve_scratch (recorded steps bake these pointers in).
   int64_t max_tokens_ = 1, max_inner_ = 0, max_heads_ = 0;
   DeviceBuffer attention_scratch_, attention_counters_;
+  DeviceBuffer quantized_row_;  // a QuantizedRow of max_inner_ values (quantized_handoff)
   DeviceBuffer x_bf16_, w_chunk_bf16_;
   DeviceBuffer pick_state_, pick_out_;
   PinnedBuffer pick_host_, read_staging_;

@@ -60,12 +60,14 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   options.fuse_rope_matvec =
       !env_off("HEARTH_CUDA_FUSE_ROPE_MATVEC") && !options.fuse_rope_attention;
   options.kv_f16 = !env_off("HEARTH_CUDA_KV_F16");
+  options.quantized_handoff = !env_off("HEARTH_CUDA_QUANTIZED_HANDOFF");
   cuda::KernelTuning& t = options.tuning;
   t.matvec_blocks_per_sm = env_int("HEARTH_CUDA_MATVEC_BLOCKS_PER_SM", t.matvec_blocks_per_sm);
   t.matvec_prefetch_rounds =
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
   t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
+  t.matvec_short = env_int("HEARTH_CUDA_MATVEC_SHORT", t.matvec_short) & 7;
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
   t.attention_single_split_keys =

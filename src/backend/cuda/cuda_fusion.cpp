@@ -98,6 +98,9 @@ Status CudaBackend::launch_matvecs(const MatvecCall& c) {
       f.residual_in = c.residual_in + t * mv[0].w.rows;
       f.residual_out = c.residual_out + t * mv[0].w.rows;
     }
+    const QuantizedRow handoff = quantized_row();
+    if (c.quantized_out) f.quantized_out = &handoff;
+    if (c.quantized_x) f.quantized_x = &handoff;
     MatvecRope rope = c.rope_args;
     if (c.rope) {
       rope.position += t;
@@ -160,6 +163,34 @@ bool CudaBackend::defer_matvec(const MatvecCall& call) {
   matvec_ = call;
   pending_matvec_ = true;
   return true;
+}
+
+bool CudaBackend::defer_swiglu(const MatvecCall& call) {
+  const int64_t rows = call.targets[0].w.rows;
+  if (!options_.quantized_handoff || !call.swiglu || call.n_tokens != 1 || rows > max_inner_ ||
+      quantized_row_.get() == nullptr || !matvec_swiglu_quantizes_out(ctx_, call.targets[0].w)) {
+    return false;
+  }
+  matvec_ = call;
+  matvec_.quantized_out = true;
+  pending_matvec_ = true;
+  return true;
+}
+
+// The matvec reading a held swiglu's output: the swiglu is launched now, writing its output
+// quantized too, and the call reads that (nothing is launched between the two).
+Status CudaBackend::take_quantized_x(MatvecCall& call) {
+  if (!pending_matvec_ || !matvec_.swiglu || !matvec_.quantized_out || call.n_tokens != 1 ||
+      call.n_targets != 1 || call.x != matvec_.targets[0].y ||
+      call.k != matvec_.targets[0].w.rows || !matvec_takes_quantized_x(ctx_, call.targets[0].w)) {
+    return {};
+  }
+  const MatvecCall swiglu = matvec_;
+  pending_matvec_ = false;
+  HEARTH_RETURN_IF_ERROR(launch_matvecs(swiglu));
+  call.quantized_x = true;
+  ++fusions_.quantized_handoff;
+  return {};
 }
 
 bool CudaBackend::defer_rope_into_matvec(const TensorView& x, const int32_t* positions,

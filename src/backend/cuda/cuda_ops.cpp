@@ -80,6 +80,7 @@ Status CudaBackend::matmul_shared_input(const TensorView& x,
       call.targets[i].y = target.out.data_as<float>();
     }
     if (same_format) {
+      HEARTH_RETURN_IF_ERROR(take_quantized_x(call));
       HEARTH_RETURN_IF_ERROR(take_norm(call));
       if (defer_matvec(call)) return {};
     }
@@ -117,6 +118,7 @@ Status CudaBackend::matmul_swiglu(const TensorView& x, const TensorView& gate, c
   call.targets[0].y = out.data_as<float>();
   call.targets[1].w = u->m;
   HEARTH_RETURN_IF_ERROR(take_norm(call));
+  if (defer_swiglu(call)) return {};
   return launch_matvecs(call);
 }
 

@@ -91,7 +91,24 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
     check_matmul(*cuda_, ref_, type, 2200, 64, 1, false, rng_);
     check_matmul(*cuda_, ref_, type, 9000, 32, 2, true, rng_);
     check_matmul(*cuda_, ref_, type, 40, 14336, 1, false, rng_);
+    check_matmul(*cuda_, ref_, type, 70, 5024, 1, true, rng_);  // K split, its blocks not whole
     check_matmul(*cuda_, ref_, type, 64, 4096, 17, false, rng_);
+  }
+  // q4_0 in the short-block kernels (opt-in, kernels.h) where they take the matvec: K up to
+  // 4096 in 8-warp blocks, whole or not; the rest falls back to the resident kernel.
+  {
+    cuda::CudaBackendOptions o;
+    o.tuning.matvec_short = 7;
+    std::string reason;
+    auto short_backend = test::cuda_backend_or_reason(reason, o);
+    ASSERT_TRUE(short_backend) << reason;
+    for (int round = 0; round < 6; ++round) {
+      const int64_t n = 1 + static_cast<int64_t>(rng_() % 300);
+      const int64_t k = 32 * (1 + static_cast<int64_t>(rng_() % 128));
+      check_matmul(*short_backend, ref_, DType::kQ4_0, n, k, 1, round % 2 == 1, rng_);
+    }
+    check_matmul(*short_backend, ref_, DType::kQ4_0, 4096, 4096, 1, false, rng_);
+    check_matmul(*short_backend, ref_, DType::kQ4_0, 40, 14336, 1, false, rng_);
   }
   // Float weights whose rows are not a multiple of 8 elements (scalar loads).
   for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
@@ -100,6 +117,11 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
 }
 
 TEST_F(CudaParityTest, FusedMatmulsMatchTheReference) {
+  cuda::CudaBackendOptions short_options;
+  short_options.tuning.matvec_short = 7;
+  std::string reason;
+  auto short_backend = test::cuda_backend_or_reason(reason, short_options);
+  ASSERT_TRUE(short_backend) << reason;
   for (int64_t t : {1, 3, 20}) {
     SCOPED_TRACE("t=" + std::to_string(t));
     const int64_t k = 128, nq = 96, nk = 32, ff = 160;
@@ -139,34 +161,37 @@ TEST_F(CudaParityTest, FusedMatmulsMatchTheReference) {
       for (size_t i = 0; i < gv.size(); ++i) ASSERT_NEAR(gv[i], v_ref[i], tv[i]) << "v " << i;
     }
 
-    // swiglu: the matmul tolerances carried through silu(g) * u (|silu'| <= 1.1).
-    for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kBF16}) {
-      const auto wg = test::random_weight(type, ff, k, rng_);
-      const auto wu = test::random_weight(type, ff, k, rng_);
-      std::vector<float> x = test::random_floats(t * k, rng_);
-      const TensorView xv = f32_view(x, Shape{t, k});
-      std::vector<float> out_ref(t * ff), up_ref(t * ff), g_ref(t * ff);
-      ASSERT_TRUE(ref_.matmul_swiglu(xv, wg.view, wu.view, f32_view(up_ref, Shape{t, ff}),
-                                     f32_view(out_ref, Shape{t, ff}))
-                      .ok());
-      ASSERT_TRUE(ref_.matmul(xv, wg.view, nullptr, f32_view(g_ref, Shape{t, ff})).ok());
-      auto pg = cuda_->prepare_matrix("gate", wg.view);
-      auto pu = cuda_->prepare_matrix("up", wu.view);
-      ASSERT_TRUE(pg.ok() && pu.ok());
-      const DeviceTensor dx = to_device(*cuda_, x, Shape{t, k});
-      const DeviceTensor dup = test::poisoned(*cuda_, Shape{t, ff});
-      const DeviceTensor dout = test::poisoned(*cuda_, Shape{t, ff});
-      const Status st = cuda_->matmul_swiglu(dx.view, *pg, *pu, dup.view, dout.view);
-      ASSERT_TRUE(st.ok()) << st.to_string();
-      const auto got = to_host(*cuda_, dout.view);
-      const auto tg = matmul_tolerance(test::dequantized(wg.view), x, ff, k, t, type);
-      const auto tu = matmul_tolerance(test::dequantized(wu.view), x, ff, k, t, type);
-      for (size_t i = 0; i < got.size(); ++i) {
-        const double g = g_ref[i], u = up_ref[i];
-        const double silu = g / (1 + std::exp(-g));
-        const double tol = 1.1 * tg[i] * (std::abs(u) + tu[i]) + std::abs(silu) * tu[i] +
-                           1e-5 * std::abs(out_ref[i]) + 1e-6;
-        ASSERT_NEAR(got[i], out_ref[i], tol) << dtype_name(type) << " element " << i;
+    // swiglu: the matmul tolerances carried through silu(g) * u (|silu'| <= 1.1), in the
+    // resident kernels and (q4_0, one token) the short-block ones.
+    for (cuda::CudaBackend* cb : {cuda_.get(), short_backend.get()}) {
+      for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kBF16}) {
+        const auto wg = test::random_weight(type, ff, k, rng_);
+        const auto wu = test::random_weight(type, ff, k, rng_);
+        std::vector<float> x = test::random_floats(t * k, rng_);
+        const TensorView xv = f32_view(x, Shape{t, k});
+        std::vector<float> out_ref(t * ff), up_ref(t * ff), g_ref(t * ff);
+        ASSERT_TRUE(ref_.matmul_swiglu(xv, wg.view, wu.view, f32_view(up_ref, Shape{t, ff}),
+                                       f32_view(out_ref, Shape{t, ff}))
+                        .ok());
+        ASSERT_TRUE(ref_.matmul(xv, wg.view, nullptr, f32_view(g_ref, Shape{t, ff})).ok());
+        auto pg = cb->prepare_matrix("gate", wg.view);
+        auto pu = cb->prepare_matrix("up", wu.view);
+        ASSERT_TRUE(pg.ok() && pu.ok());
+        const DeviceTensor dx = to_device(*cb, x, Shape{t, k});
+        const DeviceTensor dup = test::poisoned(*cb, Shape{t, ff});
+        const DeviceTensor dout = test::poisoned(*cb, Shape{t, ff});
+        const Status st = cb->matmul_swiglu(dx.view, *pg, *pu, dup.view, dout.view);
+        ASSERT_TRUE(st.ok()) << st.to_string();
+        const auto got = to_host(*cb, dout.view);
+        const auto tg = matmul_tolerance(test::dequantized(wg.view), x, ff, k, t, type);
+        const auto tu = matmul_tolerance(test::dequantized(wu.view), x, ff, k, t, type);
+        for (size_t i = 0; i < got.size(); ++i) {
+          const double g = g_ref[i], u = up_ref[i];
+          const double silu = g / (1 + std::exp(-g));
+          const double tol = 1.1 * tg[i] * (std::abs(u) + tu[i]) + std::abs(silu) * tu[i] +
+                             1e-5 * std::abs(out_ref[i]) + 1e-6;
+          ASSERT_NEAR(got[i], out_ref[i], tol) << dtype_name(type) << " element " << i;
+        }
       }
     }
   }

@@ -1,9 +1,9 @@
 // The CUDA backend's decode fusions (cuda_fusion.cpp) against the reference's unfused ops:
 // rope + KV store (inside the q/k/v matvec, in one kernel of their own, or inside attention on
 // request), the residual add with the next rms_norm, each rms_norm folded into the matvec that
-// reads it and each residual add into the matvec that produces it, and the overlaps for which a
-// fusion must be refused. Tolerances as in cuda_backend_parity_test.cpp; the fusion counters show
-// each fusion was taken (or not).
+// reads it and each residual add into the matvec that produces it, the swiglu's output handed to
+// the down matvec quantized, and the overlaps for which a fusion must be refused. Tolerances as in
+// cuda_backend_parity_test.cpp; the fusion counters show each fusion was taken (or not).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -511,6 +511,69 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
           << "a product written over the norm's input must not take the norm";
       expect_matmul_near(to_host(*cuda_, dx6.view), proj3, ptol, 1e-5, "product over the input");
       expect_all_near(to_host(*cuda_, dh6.view), xn, 1e-5, 1e-6, "norm output");
+    }
+  }
+}
+
+// One decode token: matmul_swiglu is held back for the matmul that reads its output (the down
+// projection), then launched writing that output quantized too, and the down matvec reads the
+// quantized row instead of quantizing it again. The handed-over row is what the down matvec would
+// compute itself, so its products must equal bit for bit those of the same call with the
+// swiglu's output read back in between (which launches the swiglu alone), and match the
+// reference on that output. Several tokens take the plain path. The handoff goes with the
+// short-block kernels (opt-in, kernels.h), which this backend turns on: ff 1024 and 4096 read
+// the row in 8-warp blocks, 5024 in K-split blocks (whose last block is not whole).
+TEST_F(CudaParityTest, SwigluHandsItsOutputQuantizedToTheDownMatvec) {
+  cuda::CudaBackendOptions options;
+  options.tuning.matvec_short = 7;
+  std::string reason;
+  auto short_backend = test::cuda_backend_or_reason(reason, options);
+  ASSERT_TRUE(short_backend) << reason;
+  cuda::CudaBackend& cuda = *short_backend;
+  const int64_t dim = 512;
+  ScratchPlan plan;
+  plan.max_matmul_inner = 5024;
+  ASSERT_TRUE(cuda.reserve_scratch(plan).ok());
+  for (int64_t ff : {1024, 4096, 5024}) {
+    for (int64_t t : {1, 2}) {
+      SCOPED_TRACE("ff=" + std::to_string(ff) + " t=" + std::to_string(t));
+      const auto wg = test::random_weight(DType::kQ4_0, ff, dim, rng_);
+      const auto wu = test::random_weight(DType::kQ4_0, ff, dim, rng_);
+      const auto wd = test::random_weight(DType::kQ4_0, dim, ff, rng_);
+      auto pg = cuda.prepare_matrix("gate", wg.view);
+      auto pu = cuda.prepare_matrix("up", wu.view);
+      auto pd = cuda.prepare_matrix("down", wd.view);
+      ASSERT_TRUE(pg.ok() && pu.ok() && pd.ok());
+      const std::vector<float> x = test::random_floats(t * dim, rng_);
+      const DeviceTensor dx = to_device(cuda, x, Shape{t, dim});
+      const DeviceTensor dup = test::poisoned(cuda, Shape{t, ff});
+      const DeviceTensor dh = test::poisoned(cuda, Shape{t, ff});
+      const DeviceTensor dy = test::poisoned(cuda, Shape{t, dim});
+      const DeviceTensor dy_plain = test::poisoned(cuda, Shape{t, dim});
+
+      const auto before = cuda.fusions();
+      ASSERT_TRUE(cuda.matmul_swiglu(dx.view, *pg, *pu, dup.view, dh.view).ok());
+      ASSERT_TRUE(cuda.matmul(dh.view, *pd, nullptr, dy.view).ok());
+      const std::vector<float> got = to_host(cuda, dy.view);
+      const bool handed = t == 1;
+      EXPECT_EQ(cuda.fusions().quantized_handoff - before.quantized_handoff, handed ? 1 : 0);
+
+      ASSERT_TRUE(cuda.matmul_swiglu(dx.view, *pg, *pu, dup.view, dh.view).ok());
+      std::vector<float> h = to_host(cuda, dh.view);  // launches the swiglu on its own
+      ASSERT_TRUE(cuda.matmul(dh.view, *pd, nullptr, dy_plain.view).ok());
+      const std::vector<float> plain = to_host(cuda, dy_plain.view);
+      EXPECT_EQ(cuda.fusions().quantized_handoff - before.quantized_handoff, handed ? 1 : 0);
+      ASSERT_EQ(got.size(), plain.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i], plain[i]) << "handed-over and plain down products differ at " << i;
+      }
+      std::vector<float> want(static_cast<size_t>(t * dim));
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(h, Shape{t, ff}), wd.view, nullptr, f32_view(want, Shape{t, dim}))
+              .ok());
+      expect_matmul_near(got, want,
+                         matmul_tolerance(test::dequantized(wd.view), h, dim, ff, t, DType::kQ4_0),
+                         1e-5, "down product");
     }
   }
 }

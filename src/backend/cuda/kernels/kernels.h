@@ -16,6 +16,11 @@ struct KernelTuning {
   int matvec_prefetch_rounds = 2;  // weight load rounds a matvec issues before waiting (1 or 2)
   int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
+  // q4_0 matvecs in short blocks (matvec_short.cu) where they fit, by kind (bits): 1 K up to
+  // 4096 (q/k/v, o, head), 2 gate/up (handing its output over quantized), 4 K up to 14,336 fed
+  // a quantized x (down). Off by default: measured no faster than the resident kernel for a
+  // whole step (docs/PERFORMANCE.md, "Short-block matvecs"); 0: the resident kernel for all.
+  int matvec_short = 0;
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
   int attention_single_split_keys = 48;   // decode attention: one split (no merge) up to this
@@ -95,6 +100,12 @@ struct MatvecRope {
   void* keys = nullptr;  // [capacity][rows of k] of format kv
   void* values = nullptr;
 };
+// A row x quantized as the quantized matvecs quantize it: int8 q [K] and per 32 values the
+// scale d = amax / 127 with d * sum(q) (float2).
+struct QuantizedRow {
+  int8_t* q = nullptr;
+  float2* scales = nullptr;
+};
 // Decode fusions of a matvec launch (null pointers: none).
 struct MatvecFusion {
   // rms_norm in front: x is the raw row; the product is with x / rms(x) * norm_weight, which is
@@ -110,8 +121,17 @@ struct MatvecFusion {
   // them, then k and v also written to the KV cache row of the token's position, as store_kv
   // writes it; one launch for what matvec, rope_qk_store do in two.
   const MatvecRope* rope = nullptr;
+  // x handed over already quantized (matvec_takes_quantized_x): quantized_x holds x as written
+  // by the matvec_swiglu that produced it with quantized_out; x itself is not read.
+  const QuantizedRow* quantized_x = nullptr;
+  // matvec_swiglu only (matvec_swiglu_quantizes_out): out also written quantized.
+  const QuantizedRow* quantized_out = nullptr;
 };
 bool matvec_fuses_norm(WeightFormat format, int64_t k);
+// Whether a matvec of this weight (with no norm in front) can read a QuantizedRow x, and
+// whether matvec_swiglu of gate/up can write one (gate.rows a multiple of 32).
+bool matvec_takes_quantized_x(const LaunchContext& ctx, const DeviceMatrix& w);
+bool matvec_swiglu_quantizes_out(const LaunchContext& ctx, const DeviceMatrix& gate);
 // Whether q/k/v of these shapes can take the rope (MatvecFusion::rope): q and k rows whole
 // heads of head_dim (a multiple of 4), v the shape of k, rotary_dim = head_dim for NeoX pairs.
 bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const DeviceMatrix& v,

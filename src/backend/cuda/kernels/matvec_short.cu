@@ -1,0 +1,221 @@
+// Decode matvecs in short blocks: a block of W warps owns W / S row groups of RW rows, the S
+// warps of a group split K (J weight blocks of 32 a lane and row), and every lane issues all its
+// weight loads (J x RW x matrices) before it waits for the previous kernel. A block lives for
+// one round trip to memory, so a matrix is requested whole as soon as its blocks are resident
+// (all of them at once for the 4096-row matrices) and the last wave is one short block long;
+// the resident 24-warp kernel of matvec.cu walks its row groups with one round of loads in
+// flight a warp instead. x is quantized by every block in its prologue (with the fused norm),
+// or arrives quantized from the matvec that produced it (Batch::quantized_x): gate/up blocks of
+// 32 rows quantize their own outputs for the down projection (Batch::quantized_y).
+// scripts/gpu/matvec_lab.cu times these shapes against a read-only chain (docs/PERFORMANCE.md).
+#include "backend/cuda/kernels/matvec_common.cuh"
+
+namespace hearth::cuda {
+namespace {
+
+using namespace matvec_detail;
+
+template <WeightFormat F, int W, int RW, int J, int S, bool kSwiglu, bool kQuantizedX,
+          bool kQuantizedY>
+__global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 1)
+    matvec_short_kernel(Batch batch) {
+  constexpr int kMats = kSwiglu ? 2 : 1;
+  constexpr int kGroups = W / S;  // row groups a block
+  static_assert(W % S == 0 && (!kQuantizedY || (S == 1 && kSwiglu && kGroups * RW == 32)));
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ float segment_sums[S > 1 ? kGroups * S * kMats * RW : 1];
+  __shared__ float out_rows[kQuantizedY ? 32 : 1];
+  __shared__ float reduce_scratch[32];
+  const int64_t nb = batch.k / 32;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int slot = warp / S, segment = warp % S;
+  const int64_t groups = batch.group_end[batch.n_targets - 1];
+  const int64_t g = int64_t{blockIdx.x} * kGroups + slot;
+  double2* rope_table = reinterpret_cast<double2*>(smem + rope_table_offset(batch.k));
+  allow_next_kernel();
+  fill_rope_table(batch, rope_table);
+
+  // All weight loads, in a branch of their own: in one basic block with the wait, ptxas would
+  // hoist the wait above them.
+  BlockBits<F> bits[J][kMats][RW];
+  GroupRows gr{};
+  const int64_t first_block = int64_t{segment} * 32 * J + lane;
+  if (g < groups) {
+    gr = locate_group(batch, g, RW);
+    const DeviceMatrix& w0 = batch.w[gr.target];
+    const DeviceMatrix& w1 = batch.w[kSwiglu ? 1 : gr.target];
+#pragma unroll
+    for (int r = 0; r < RW; ++r) {
+      const int64_t row_base = min(gr.row(r), w0.rows - 1) * nb;
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int64_t b = min(first_block + 32 * j, nb - 1);  // past the end: a repeat, unused
+        load_block<F>(w0, row_base + b, bits[j][0][r]);
+        if constexpr (kSwiglu) load_block<F>(w1, row_base + b, bits[j][1][r]);
+      }
+    }
+  }
+  wait_for_previous_kernel();
+  // The residual row this lane writes, requested with x instead of after the dot products.
+  float residual = 0.0f;
+  const bool residual_ready = batch.residual_out != nullptr && g < groups && lane < RW &&
+                              gr.row(lane) < batch.w[gr.target].rows;
+  if (residual_ready) residual = batch.residual_in[gr.row(lane)];
+
+  float scale = 1.0f;
+  const int8_t* xq = batch.quantized_x;
+  const float2* xs = batch.quantized_x_scales;
+  if constexpr (!kQuantizedX) {
+    int8_t* sq = reinterpret_cast<int8_t*>(smem);
+    float2* ss = reinterpret_cast<float2*>(smem + batch.k);
+    if (batch.norm_weight != nullptr) {
+      constexpr int kNormLoads = W >= 16 ? 2 : 4;  // a 4096-wide x in one trip
+      const float part =
+          quantize_x<true, kNormLoads, W * 32>(batch.x, batch.norm_weight, batch.k, sq, ss);
+      scale = norm_scale(batch, part, reduce_scratch);
+    } else {
+      quantize_x<false, 4, W * 32>(batch.x, nullptr, batch.k, sq, ss);
+    }
+    __syncthreads();
+    xq = sq;
+    xs = ss;
+  }
+
+  float acc[kMats][RW];
+#pragma unroll
+  for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+    for (int r = 0; r < RW; ++r) acc[m][r] = 0.0f;
+  }
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const int64_t b = first_block + 32 * j;
+    const bool valid = b < nb;
+    const int64_t bx = valid ? b : nb - 1;
+    const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
+    const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
+    const float2 s = xs[bx];
+#pragma unroll
+    for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+      for (int r = 0; r < RW; ++r) {
+        const float dot = dot_block<F>(bits[j][m][r], xa, xb, s);
+        acc[m][r] += valid ? dot : 0.0f;
+      }
+    }
+  }
+  if constexpr (S > 1) {
+    // The segments' sums in a fixed order; lane 0 of the group's first warp then holds each
+    // total and the other lanes 0, so write_rows' warp sum returns it exactly.
+#pragma unroll
+    for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+      for (int r = 0; r < RW; ++r) {
+        const float part = warp_sum(acc[m][r]);
+        if (lane == 0) segment_sums[((slot * S + segment) * kMats + m) * RW + r] = part;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+      for (int r = 0; r < RW; ++r) {
+        float total = 0.0f;
+        for (int s2 = 0; s2 < S; ++s2)
+          total += segment_sums[((slot * S + s2) * kMats + m) * RW + r];
+        acc[m][r] = lane == 0 ? total : 0.0f;
+      }
+    }
+  }
+  float written = 0.0f;
+  if (g < groups && segment == 0) {
+    written = write_rows<RW>(batch, gr, acc[0], acc[kMats - 1], scale, lane, rope_table,
+                             residual_ready, residual);
+  }
+  if constexpr (kQuantizedY) {
+    if (lane < RW) out_rows[slot * RW + lane] = written;
+    __syncthreads();
+    const int64_t row0 = int64_t{blockIdx.x} * 32;
+    if (warp == 0 && row0 < batch.w[0].rows) {
+      quantize_group(out_rows[lane], lane, batch.quantized_y + row0,
+                     batch.quantized_y_scales + blockIdx.x);
+    }
+  }
+}
+
+using KernelPtr = void (*)(Batch);
+
+struct Shape {
+  KernelPtr kernel;
+  int warps;
+  int groups_per_block;
+  int rows_per_group;
+};
+
+// The shapes measured best in scripts/gpu/matvec_lab.cu (q4_0, Llama-3.1-8B): 8 warps of 4 rows
+// for K up to 4096; 16 warps of 2 gate/up row pairs (32 rows, so the output can be quantized in
+// the block); 8 warps of 2 rows with K split in two for K up to 14,336 (not gate/up: those take
+// the resident kernel).
+template <WeightFormat F, bool kQuantizedX, bool kQuantizedY>
+Shape pick(bool swiglu, int64_t nb) {
+  if (nb <= 128) {
+    if (swiglu) return {matvec_short_kernel<F, 16, 2, 4, 1, true, false, kQuantizedY>, 16, 16, 2};
+    return {matvec_short_kernel<F, 8, 4, 4, 1, false, kQuantizedX, false>, 8, 8, 4};
+  }
+  if (swiglu) return {nullptr, 0, 0, 0};
+  return {matvec_short_kernel<F, 8, 2, 7, 2, false, kQuantizedX, false>, 8, 4, 2};
+}
+
+Shape shape_for(const Batch& batch) {
+  const int64_t nb = batch.k / 32;
+  const bool qx = batch.quantized_x != nullptr, qy = batch.quantized_y != nullptr;
+  switch (batch.w[0].format) {
+    case WeightFormat::kQ4_0:
+      if (qy) return pick<WeightFormat::kQ4_0, false, true>(batch.swiglu, nb);
+      return qx ? pick<WeightFormat::kQ4_0, true, false>(batch.swiglu, nb)
+                : pick<WeightFormat::kQ4_0, false, false>(batch.swiglu, nb);
+    default:
+      return {nullptr, 0, 0, 0};
+  }
+}
+
+}  // namespace
+
+namespace matvec_detail {
+
+bool short_matvec_takes(const LaunchContext& ctx, const Batch& batch) {
+  const int64_t nb = batch.k / 32;
+  const int kind = batch.swiglu ? 2 : nb <= 128 ? 1 : 4;
+  if ((ctx.tuning.matvec_short & kind) == 0 || batch.k % 32 != 0 || nb > 448 ||
+      batch.x_passes != 1) {
+    return false;
+  }
+  // A long row quantized in every block's prologue costs more than the short blocks save
+  // (matvec_lab.cu, plan H): K-split blocks only read an x handed over quantized.
+  if (kind == 4 && batch.quantized_x == nullptr) return false;
+  // A quantized output needs whole blocks of 32 rows of one gate/up pair.
+  if (batch.quantized_y != nullptr && (!batch.swiglu || batch.w[0].rows % 32 != 0 || nb > 128)) {
+    return false;
+  }
+  return shape_for(batch).kernel != nullptr;
+}
+
+cudaError_t launch_short_matvec(const LaunchContext& ctx, Batch& batch) {
+  const Shape shape = shape_for(batch);
+  if (shape.kernel == nullptr) return cudaErrorInvalidValue;
+  int64_t groups = 0;
+  for (int t = 0; t < batch.n_targets; ++t) {
+    groups += (batch.w[t].rows + shape.rows_per_group - 1) / shape.rows_per_group;
+    batch.group_end[t] = groups;
+  }
+  const size_t table = batch.rope_position != nullptr
+                           ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
+                           : 0;
+  const size_t smem = rope_table_offset(batch.k) + table;
+  const int64_t blocks = (groups + shape.groups_per_block - 1) / shape.groups_per_block;
+  return launch_kernel(ctx, shape.kernel, dim3(static_cast<unsigned>(blocks)),
+                       dim3(static_cast<unsigned>(shape.warps * 32)), smem, batch);
+}
+
+}  // namespace matvec_detail
+}  // namespace hearth::cuda
