@@ -635,8 +635,9 @@ int main(int argc, char** argv) {
     }
   }
   // hearth's matvecs in the same chains: the resident kernel (matvec_short 0) and the short
-  // blocks (7), plain and with the decode fusions of a real step (norm in front of q/k/v,
-  // gate/up and head, residual behind o and down, gate/up's output handed to down quantized).
+  // blocks (15), plain and with the decode fusions of a real step (norm in front of q/k/v,
+  // gate/up and head, residual behind o and down; with the short blocks o hands gate/up its
+  // residual row quantized, times the norm's weight, and gate/up hands down its output).
   {
     using namespace hearth::cuda;
     CHECK(matvec_init());
@@ -650,7 +651,11 @@ int main(int argc, char** argv) {
     fill_x<<<16, 256>>>(xa, 14336, 21);
     fill_x<<<16, 256>>>(norm_w, 4096, 22);
     fill_x<<<16, 256>>>(resid, 4096, 23);
-    QuantizedRow handoff{md.yq, md.ys};
+    QuantizedRow handoff{md.yq, md.ys};  // gate/up -> down
+    QuantizedRow normed;                  // o -> gate/up
+    CHECK(cudaMalloc(&normed.q, 4096));
+    CHECK(cudaMalloc(&normed.scales, 128 * sizeof(float2)));
+    CHECK(cudaMalloc(&normed.sum_squares, 128 * sizeof(float)));
     const auto dm = [](const DeviceMat& m) {
       DeviceMatrix d;
       d.format = WeightFormat::kQ4_0;
@@ -661,7 +666,7 @@ int main(int argc, char** argv) {
       return d;
     };
     for (bool fused : {false, true}) {
-      for (int mask : {0, 7}) {
+      for (int mask : {0, 15}) {
         LaunchContext ctx;
         ctx.pdl = true;
         ctx.sm_count = prop.multiProcessorCount;
@@ -679,12 +684,20 @@ int main(int argc, char** argv) {
             f.residual_out = resid;
           }
           cudaError_t e;
+          const bool handoffs = fused && mask != 0;
           if (kind == kGateUp) {
-            if (fused && mask == 7) f.quantized_out = &handoff;
+            if (handoffs) {
+              f.quantized_out = &handoff;
+              f.quantized_x = &normed;
+            }
             e = matvec_swiglu(ctx, xa, dm(md.layer[kGateUp][2 * l]), dm(md.layer[kGateUp][2 * l + 1]),
                               h, f);
           } else {
-            if (fused && mask == 7 && kind == kDown) f.quantized_x = &handoff;
+            if (handoffs && kind == kDown) f.quantized_x = &handoff;
+            if (handoffs && kind == kO) {
+              f.quantized_out = &normed;
+              f.quantized_out_norm_weight = norm_w;
+            }
             MatvecTarget t;
             t.w = kind == kHead ? dm(md.head) : dm(md.layer[kind][l]);
             t.y = kind == kDown || kind == kO ? xb : md.y;

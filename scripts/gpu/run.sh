@@ -26,6 +26,7 @@
 #             CUDA for sm_90 by bench/peers/build_llama_cpp.sh --cuda) on it (same tests)
 #   stash_llama  unpack .device/llama (llama-bench, carried in a call of its own) into /tmp/llama
 #   profile   ncu over a few decode steps (per-kernel time and DRAM throughput)
+#   handoff   the o -> gate/up and gate/up -> down quantized handoffs (short-block matvecs)
 #   short_kinds  the short-block matvecs by kind, with fusions, PDL or graphs off
 #   profile_short  ncu of a step's kernels with the short-block and the resident matvecs
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
@@ -203,15 +204,35 @@ phase_short() {
   HEARTH_CUDA_MATVEC_SHORT=6 hb short_d32k_short6 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
 }
 
-# Which matvec kinds gain or lose in short blocks (HEARTH_CUDA_MATVEC_SHORT bits: 1 q/k/v, o and
-# head, 2 gate/up, 4 down), with the decode fusions off, and with PDL or graphs off.
+# The quantized handoffs (HEARTH_CUDA_MATVEC_SHORT bits: 1 q/k/v and head, 2 gate/up, 4 down,
+# 8 o): 14 (o hands gate/up its residual row, gate/up hands down its output), 6 (gate/up ->
+# down only), 15 (every kind) against the resident kernel (default); alternated three times.
+phase_handoff() {
+  for rep in 1 2 3; do
+    hb handoff${rep}_tg128_resident llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=6 hb handoff${rep}_tg128_short6 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=14 hb handoff${rep}_tg128_short14 llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_MATVEC_SHORT=15 hb handoff${rep}_tg128_short15 llama3-8b -p 0 -g 128 -n 3
+  done
+  HEARTH_CUDA_MATVEC_SHORT=14 HEARTH_CUDA_QUANTIZED_HANDOFF=0 \
+    hb handoff_tg128_short14_nohandoff llama3-8b -p 0 -g 128 -n 3
+  hb handoff_qwen_tg128_resident qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=6 hb handoff_qwen_tg128_short6 qwen3-8b -p 0 -g 128 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=14 hb handoff_qwen_tg128_short14 qwen3-8b -p 0 -g 128 -n 3
+  hb handoff_d32k_resident llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=6 hb handoff_d32k_short6 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_MATVEC_SHORT=14 hb handoff_d32k_short14 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+}
+
+# Which matvec kinds gain or lose in short blocks (HEARTH_CUDA_MATVEC_SHORT bits: 1 q/k/v and
+# head, 2 gate/up, 4 down, 8 o), with the decode fusions off, and with PDL or graphs off.
 phase_short_kinds() {
   for rep in 1 2; do
-    for mask in 7 0 1 2 4 6; do
+    for mask in 15 0 1 2 4 6 8 14; do
       HEARTH_CUDA_MATVEC_SHORT=$mask hb kinds${rep}_tg128_mask$mask llama3-8b -p 0 -g 128 -n 3
     done
   done
-  for mask in 7 0; do
+  for mask in 15 0; do
     HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_FUSE_NORM=0 HEARTH_CUDA_FUSE_RESIDUAL=0 \
       hb kinds_tg128_nofold_mask$mask llama3-8b -p 0 -g 128 -n 3
     HEARTH_CUDA_MATVEC_SHORT=$mask HEARTH_CUDA_FUSE_ROPE_MATVEC=0 \
@@ -365,7 +386,7 @@ phase_profile() {
 phase_profile_short() {
   local m=gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active
   log "ncu: decode kernels, short-block matvecs"
-  HEARTH_CUDA_MATVEC_SHORT=7 ncu_bench short "matvec|decode_attention" "${NCU_KERNELS:-14}" "$m" -p 64 -g 2 -n 1
+  HEARTH_CUDA_MATVEC_SHORT=${NCU_MASK:-14} ncu_bench short "matvec|decode_attention" "${NCU_KERNELS:-14}" "$m" -p 64 -g 2 -n 1
   log "ncu: decode kernels, resident matvecs"
   HEARTH_CUDA_MATVEC_SHORT=0 ncu_bench resident "matvec|decode_attention" "${NCU_KERNELS:-14}" "$m" -p 64 -g 2 -n 1
 }

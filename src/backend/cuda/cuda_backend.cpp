@@ -263,20 +263,25 @@ Status CudaBackend::ensure_scratch(DeviceBuffer& buf, size_t bytes, const char* 
 
 namespace {
 
-// int8 values, then per 32 a float2, 16-byte aligned.
-size_t quantized_scales_offset(int64_t n) {
-  return (static_cast<size_t>(n) + 15) / 16 * 16;
+// int8 values, then per 32 a float2 and a float, each part 16-byte aligned.
+size_t align16(size_t n) {
+  return (n + 15) / 16 * 16;
 }
 size_t quantized_row_bytes(int64_t n) {
-  return quantized_scales_offset(n) + static_cast<size_t>(n / 32) * sizeof(float2);
+  const auto groups = static_cast<size_t>(n / 32);
+  return align16(static_cast<size_t>(n)) + align16(groups * sizeof(float2)) +
+         align16(groups * sizeof(float));
 }
 
 }  // namespace
 
-QuantizedRow CudaBackend::quantized_row() const {
-  unsigned char* base = static_cast<unsigned char*>(quantized_row_.get());
-  return {reinterpret_cast<int8_t*>(base),
-          reinterpret_cast<float2*>(base + quantized_scales_offset(max_inner_))};
+QuantizedRow CudaBackend::quantized_row(int slot) const {
+  unsigned char* base = static_cast<unsigned char*>(quantized_rows_.get()) +
+                        static_cast<size_t>(slot) * quantized_row_bytes(max_inner_);
+  const auto groups = static_cast<size_t>(max_inner_ / 32);
+  unsigned char* scales = base + align16(static_cast<size_t>(max_inner_));
+  return {reinterpret_cast<int8_t*>(base), reinterpret_cast<float2*>(scales),
+          reinterpret_cast<float*>(scales + align16(groups * sizeof(float2)))};
 }
 
 Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
@@ -300,8 +305,8 @@ Status CudaBackend::reserve_scratch(const ScratchPlan& plan) {
     HEARTH_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(attention_counters_.get(), 0, attention_counters_.bytes(), ctx_.stream));
   }
-  HEARTH_RETURN_IF_ERROR(
-      ensure_scratch(quantized_row_, quantized_row_bytes(max_inner_), "quantized activations"));
+  HEARTH_RETURN_IF_ERROR(ensure_scratch(quantized_rows_, 2 * quantized_row_bytes(max_inner_),
+                                        "quantized activations"));
   if (max_tokens_ > kMatvecMaxTokens) {
     HEARTH_RETURN_IF_ERROR(ensure_size(x_bf16_, static_cast<size_t>(max_tokens_ * max_inner_) * 2,
                                        "prefill bf16 activations"));

@@ -44,9 +44,11 @@ struct CudaBackendOptions {
   bool fuse_residual = true;  // decode: residual add done by the matvec that produces it
   bool fuse_rope_matvec = true;      // decode: rope(q), rope(k), store_kv done by the q/k/v matvec
   bool fuse_rope_attention = false;  // decode, one token: rope and the KV store inside attention
-  bool quantized_handoff = true;  // decode, one token: gate/up hands its output to down quantized
-  bool kv_f16 = true;             // KV caches in f16 (kv_cache_dtype), else f32
-  KernelTuning tuning;            // launch shapes (kernels/kernels.h)
+  // Decode, one token, with the short-block matvecs (tuning.matvec_short): gate/up hands its
+  // output to down quantized, o its residual row (times the next norm's weight) to gate/up.
+  bool quantized_handoff = true;
+  bool kv_f16 = true;   // KV caches in f16 (kv_cache_dtype), else f32
+  KernelTuning tuning;  // launch shapes (kernels/kernels.h)
 };
 
 class CudaBackend final : public Backend {
@@ -110,7 +112,8 @@ class CudaBackend final : public Backend {
     int64_t residual_into_matvec = 0;
     int64_t rope_into_attention = 0;
     int64_t rope_into_matvec = 0;
-    int64_t quantized_handoff = 0;
+    int64_t quantized_handoff = 0;  // gate/up -> down
+    int64_t normed_handoff = 0;     // o + residual -> rms_norm -> gate/up
   };
   const FusionCounts& fusions() const { return fusions_; }
 
@@ -154,13 +157,16 @@ class CudaBackend final : public Backend {
     float* residual_out = nullptr;
     bool rope = false;  // fused rope + KV store (q/k/v); token t at rope_args.position + t
     MatvecRope rope_args;
-    // One token only: the swiglu also writes its output to quantized_row_; the matvec reads
-    // x from there (written by the swiglu launched just before it).
-    bool quantized_out = false;
-    bool quantized_x = false;
+    // One token only: the output also written to quantized row slot quantized_out (-1: none),
+    // times quantized_out_norm_weight when set; x read from slot quantized_x, written by the
+    // matvec launched just before (with norm_weight: x * norm_weight and its sums of squares).
+    int quantized_out = -1;
+    const float* quantized_out_norm_weight = nullptr;
+    int quantized_x = -1;
   };
   Status launch_matvecs(const MatvecCall& call);
-  QuantizedRow quantized_row() const;
+  // Two slots, so that a matvec reading one can write the other (o -> gate/up -> down).
+  QuantizedRow quantized_row(int slot) const;
 
   // Decode ops held back to run fused with the op that follows (cuda_fusion.cpp): rope on q and
   // k with store_kv; rms_norm with the matvec that reads its output; a one-weight matvec with
@@ -195,6 +201,12 @@ class CudaBackend final : public Backend {
   // launched then with its output quantized, which that matvec reads instead of quantizing it.
   bool defer_swiglu(const MatvecCall& call);
   Status take_quantized_x(MatvecCall& call);
+  // A held o matvec with its residual add, and the rms_norm of that residual, for the matvec
+  // that reads the norm's output (gate/up): o then writes its row quantized for that matvec.
+  bool can_hand_over_normed(const MatvecCall& producer) const;
+  bool defer_norm_behind_matvec(const TensorView& x, const TensorView& weight, float eps,
+                                const TensorView& y);
+  Status take_normed_handoff(MatvecCall& call);
 
   CudaBackendOptions options_;
   std::string device_name_;
@@ -215,7 +227,7 @@ class CudaBackend final : public Backend {
   // Scratch, sized by reserve_scratch (recorded steps bake these pointers in).
   int64_t max_tokens_ = 1, max_inner_ = 0, max_heads_ = 0;
   DeviceBuffer attention_scratch_, attention_counters_;
-  DeviceBuffer quantized_row_;  // a QuantizedRow of max_inner_ values (quantized_handoff)
+  DeviceBuffer quantized_rows_;  // two QuantizedRows of max_inner_ values (quantized_handoff)
   DeviceBuffer x_bf16_, w_chunk_bf16_;
   DeviceBuffer pick_state_, pick_out_;
   PinnedBuffer pick_host_, read_staging_;

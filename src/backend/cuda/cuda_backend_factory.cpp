@@ -67,7 +67,7 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
       env_int("HEARTH_CUDA_MATVEC_PREFETCH", t.matvec_prefetch_rounds) == 1 ? 1 : 2;
   t.matvec_warps = env_int("HEARTH_CUDA_MATVEC_WARPS", t.matvec_warps) == 8 ? 8 : 24;
   t.matvec_x_passes = std::clamp(env_int("HEARTH_CUDA_MATVEC_X_PASSES", 1), 1, 4);
-  t.matvec_short = env_int("HEARTH_CUDA_MATVEC_SHORT", t.matvec_short) & 7;
+  t.matvec_short = env_int("HEARTH_CUDA_MATVEC_SHORT", t.matvec_short) & 15;
   t.attention_keys_per_split =
       env_int("HEARTH_CUDA_ATTN_KEYS_PER_SPLIT", t.attention_keys_per_split);
   t.attention_single_split_keys =

@@ -10,16 +10,20 @@
 //    writes them and writes k and v to the cache row too (fuse_rope_matvec, the default);
 //  - rope, rope -> store_kv otherwise: one kernel (rope_qk_store), or, when asked for
 //    (fuse_rope_attention), all three inside the decode attention kernel;
-//  - add -> rms_norm where no matvec took the add: add_rms_norm.
+//  - add -> rms_norm where no matvec took the add: add_rms_norm;
+//  - one token, short-block matvecs (tuning.matvec_short): matvec(o) -> add -> rms_norm ->
+//    matmul_swiglu: o writes its residual row times the norm's weight quantized (with its sums
+//    of squares) and gate/up reads it, folding the norm; gate/up then writes its output
+//    quantized for matmul(down).
 // Any other op first launches what is held (flush_pending), so work always runs in call order;
-// only one pattern is held at a time (a held q/k/v matvec with the ropes that follow it is one). A
-// fusion is refused when the buffers overlap in a way the fused kernel would race on. rope_qk_store
-// and add_rms_norm keep the unfused arithmetic bit for bit (so does the rope in the matvec: the
-// same double-precision expressions on the same products); the folded norm sums x^2 in another
-// order and scales the int8 products instead of x, and rope inside attention rotates in float (a
-// few float ulps; the parity tests bound them). Held ops keep raw pointers: a buffer an op uses
-// must live until that op is launched, i.e. until the next op outside its pattern, the end of
-// run_step, read() or synchronize().
+// only one pattern is held at a time (a held q/k/v matvec with the ropes that follow it is one, so
+// is a held o matvec with the norm behind it). A fusion is refused when the buffers overlap in a
+// way the fused kernel would race on. rope_qk_store and add_rms_norm keep the unfused arithmetic
+// bit for bit (so does the rope in the matvec: the same double-precision expressions on the same
+// products); the folded norm sums x^2 in another order and scales the int8 products instead of x,
+// and rope inside attention rotates in float (a few float ulps; the parity tests bound them). Held
+// ops keep raw pointers: a buffer an op uses must live until that op is launched, i.e. until the
+// next op outside its pattern, the end of run_step, read() or synchronize().
 #include <cstring>
 
 #include "backend/cuda/cuda_backend.h"
@@ -98,9 +102,16 @@ Status CudaBackend::launch_matvecs(const MatvecCall& c) {
       f.residual_in = c.residual_in + t * mv[0].w.rows;
       f.residual_out = c.residual_out + t * mv[0].w.rows;
     }
-    const QuantizedRow handoff = quantized_row();
-    if (c.quantized_out) f.quantized_out = &handoff;
-    if (c.quantized_x) f.quantized_x = &handoff;
+    QuantizedRow out_row, x_row;
+    if (c.quantized_out >= 0) {
+      out_row = quantized_row(c.quantized_out);
+      f.quantized_out = &out_row;
+      f.quantized_out_norm_weight = c.quantized_out_norm_weight;
+    }
+    if (c.quantized_x >= 0) {
+      x_row = quantized_row(c.quantized_x);
+      f.quantized_x = &x_row;
+    }
     MatvecRope rope = c.rope_args;
     if (c.rope) {
       rope.position += t;
@@ -132,6 +143,8 @@ bool CudaBackend::defer_norm(const TensorView& x, const TensorView& weight, floa
 }
 
 Status CudaBackend::take_norm(MatvecCall& call) {
+  HEARTH_RETURN_IF_ERROR(take_normed_handoff(call));
+  if (call.norm_weight != nullptr) return {};
   // Every block reads the norm's input and block 0 writes its output while the others write the
   // products: a product may overlap neither.
   bool clear = true;
@@ -141,8 +154,9 @@ Status CudaBackend::take_norm(MatvecCall& call) {
     clear = clear && !overlaps(call.targets[i].y, y_n, norm_.x, norm_n) &&
             !overlaps(call.targets[i].y, y_n, norm_.y, norm_n);
   }
-  if (pending_norm_ && clear && norm_.y == call.x && norm_.rows == call.n_tokens &&
-      norm_.cols == call.k && matvec_fuses_norm(call.targets[0].w.format, call.k)) {
+  if (pending_norm_ && !pending_matvec_ && clear && norm_.y == call.x &&
+      norm_.rows == call.n_tokens && norm_.cols == call.k &&
+      matvec_fuses_norm(call.targets[0].w.format, call.k)) {
     pending_norm_ = false;
     ++fusions_.norm_into_matvec;
     call.x = norm_.x;
@@ -168,11 +182,12 @@ bool CudaBackend::defer_matvec(const MatvecCall& call) {
 bool CudaBackend::defer_swiglu(const MatvecCall& call) {
   const int64_t rows = call.targets[0].w.rows;
   if (!options_.quantized_handoff || !call.swiglu || call.n_tokens != 1 || rows > max_inner_ ||
-      quantized_row_.get() == nullptr || !matvec_swiglu_quantizes_out(ctx_, call.targets[0].w)) {
+      quantized_rows_.get() == nullptr ||
+      !matvec_takes_quantized(ctx_, call.targets[0].w, true, call.quantized_x >= 0, true)) {
     return false;
   }
   matvec_ = call;
-  matvec_.quantized_out = true;
+  matvec_.quantized_out = call.quantized_x == 0 ? 1 : 0;  // not the slot it reads
   pending_matvec_ = true;
   return true;
 }
@@ -180,16 +195,70 @@ bool CudaBackend::defer_swiglu(const MatvecCall& call) {
 // The matvec reading a held swiglu's output: the swiglu is launched now, writing its output
 // quantized too, and the call reads that (nothing is launched between the two).
 Status CudaBackend::take_quantized_x(MatvecCall& call) {
-  if (!pending_matvec_ || !matvec_.swiglu || !matvec_.quantized_out || call.n_tokens != 1 ||
+  if (!pending_matvec_ || !matvec_.swiglu || matvec_.quantized_out < 0 || call.n_tokens != 1 ||
       call.n_targets != 1 || call.x != matvec_.targets[0].y ||
-      call.k != matvec_.targets[0].w.rows || !matvec_takes_quantized_x(ctx_, call.targets[0].w)) {
+      call.k != matvec_.targets[0].w.rows ||
+      !matvec_takes_quantized(ctx_, call.targets[0].w, false, true, false)) {
     return {};
   }
   const MatvecCall swiglu = matvec_;
   pending_matvec_ = false;
   HEARTH_RETURN_IF_ERROR(launch_matvecs(swiglu));
-  call.quantized_x = true;
+  call.quantized_x = swiglu.quantized_out;
   ++fusions_.quantized_handoff;
+  return {};
+}
+
+// One token of a one-weight matvec with its residual add fused, whose residual row the short
+// kernel can write quantized: held back for the rms_norm of that row.
+bool CudaBackend::can_hand_over_normed(const MatvecCall& producer) const {
+  return options_.quantized_handoff && producer.n_tokens == 1 && producer.n_targets == 1 &&
+         !producer.swiglu && producer.residual_out != nullptr && producer.quantized_x < 0 &&
+         producer.targets[0].w.rows <= max_inner_ && quantized_rows_.get() != nullptr &&
+         matvec_takes_quantized(ctx_, producer.targets[0].w, false, false, true);
+}
+
+// rms_norm(x) of the residual row a held matvec writes: held with it (flush_pending launches
+// the matvec first, then the norm, as called).
+bool CudaBackend::defer_norm_behind_matvec(const TensorView& x, const TensorView& weight, float eps,
+                                           const TensorView& y) {
+  if (!pending_matvec_ || pending_norm_ || pending_add_ || pending_store_ || pending_ropes_ != 0 ||
+      matvec_.residual_out != x.data_as<float>() || x.rows() != 1 ||
+      x.cols() != matvec_.targets[0].w.rows || !can_hand_over_normed(matvec_)) {
+    return false;
+  }
+  return defer_norm(x, weight, eps, y);
+}
+
+// The matvec reading a norm held behind a matvec + residual (o): that matvec is launched now,
+// writing the residual row times the norm's weight quantized with its sums of squares, and the
+// call folds the norm, reading that row; gate/up in the short kernel.
+Status CudaBackend::take_normed_handoff(MatvecCall& call) {
+  if (!pending_matvec_ || !pending_norm_ || matvec_.residual_out != norm_.x || norm_.y != call.x ||
+      call.n_tokens != 1 || norm_.cols != call.k || call.n_targets > 2 ||
+      (!call.swiglu && call.n_targets != 1)) {
+    return {};
+  }
+  const int64_t y_n = call.targets[0].w.rows;
+  if (overlaps(call.targets[0].y, y_n, norm_.x, norm_.cols) ||
+      overlaps(call.targets[0].y, y_n, norm_.y, norm_.cols) ||
+      !matvec_fuses_norm(call.targets[0].w.format, call.k) ||
+      !matvec_takes_quantized(ctx_, call.targets[0].w, call.swiglu, true, false)) {
+    return {};
+  }
+  MatvecCall producer = matvec_;
+  producer.quantized_out = 0;
+  producer.quantized_out_norm_weight = norm_.weight;
+  pending_matvec_ = false;
+  pending_norm_ = false;
+  HEARTH_RETURN_IF_ERROR(launch_matvecs(producer));
+  call.x = norm_.x;
+  call.norm_weight = norm_.weight;
+  call.norm_out = norm_.y;
+  call.norm_eps = norm_.eps;
+  call.quantized_x = 0;
+  ++fusions_.norm_into_matvec;
+  ++fusions_.normed_handoff;
   return {};
 }
 
@@ -238,7 +307,10 @@ Expected<bool> CudaBackend::fuse_matvec_rope_store(const TensorView& k, const Te
 // add(x, y, out) (or add(y, x, out)) right after the matvec that wrote y: one kernel.
 Expected<bool> CudaBackend::fuse_matvec_add(const TensorView& a, const TensorView& b,
                                             const TensorView& out) {
-  if (!pending_matvec_ || matvec_.n_targets != 1 || pending_ropes_ != 0) return false;
+  if (!pending_matvec_ || matvec_.n_targets != 1 || matvec_.swiglu ||
+      matvec_.residual_out != nullptr || pending_ropes_ != 0) {
+    return false;
+  }
   const MatvecCall& c = matvec_;
   const float* y = c.targets[0].y;
   const int64_t n = c.n_tokens * c.targets[0].w.rows;
@@ -267,6 +339,10 @@ Expected<bool> CudaBackend::fuse_matvec_add(const TensorView& a, const TensorVie
   MatvecCall fused = c;
   fused.residual_in = other;
   fused.residual_out = dst;
+  if (can_hand_over_normed(fused)) {
+    matvec_ = fused;  // still pending, for the rms_norm of dst (defer_norm_behind_matvec)
+    return true;
+  }
   pending_matvec_ = false;
   HEARTH_RETURN_IF_ERROR(launch_matvecs(fused));
   return true;

@@ -183,7 +183,7 @@ Status CudaBackend::rms_norm(const TensorView& x, const TensorView& weight, floa
     return cpu::shape_mismatch("rms_norm", "input", x.shape(), "weight", weight.shape());
   }
   HEARTH_ASSIGN_OR_RETURN(const bool fused, fuse_add_rms_norm(x, weight, eps, y));
-  if (fused) return {};
+  if (fused || defer_norm_behind_matvec(x, weight, eps, y)) return {};
   HEARTH_RETURN_IF_ERROR(flush_pending());
   if (defer_norm(x, weight, eps, y)) return {};
   return launch_status(cuda::rms_norm(ctx_, x.data_as<const float>(), weight.data_as<const float>(),

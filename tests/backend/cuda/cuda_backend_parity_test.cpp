@@ -98,7 +98,7 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
   // 4096 in 8-warp blocks, whole or not; the rest falls back to the resident kernel.
   {
     cuda::CudaBackendOptions o;
-    o.tuning.matvec_short = 7;
+    o.tuning.matvec_short = 15;
     std::string reason;
     auto short_backend = test::cuda_backend_or_reason(reason, o);
     ASSERT_TRUE(short_backend) << reason;
@@ -118,7 +118,7 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
 
 TEST_F(CudaParityTest, FusedMatmulsMatchTheReference) {
   cuda::CudaBackendOptions short_options;
-  short_options.tuning.matvec_short = 7;
+  short_options.tuning.matvec_short = 15;
   std::string reason;
   auto short_backend = test::cuda_backend_or_reason(reason, short_options);
   ASSERT_TRUE(short_backend) << reason;

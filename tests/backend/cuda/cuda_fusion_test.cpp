@@ -2,8 +2,9 @@
 // rope + KV store (inside the q/k/v matvec, in one kernel of their own, or inside attention on
 // request), the residual add with the next rms_norm, each rms_norm folded into the matvec that
 // reads it and each residual add into the matvec that produces it, the swiglu's output handed to
-// the down matvec quantized, and the overlaps for which a fusion must be refused. Tolerances as in
-// cuda_backend_parity_test.cpp; the fusion counters show each fusion was taken (or not).
+// the down matvec quantized, o's residual row handed to gate/up quantized, and the overlaps for
+// which a fusion must be refused. Tolerances as in cuda_backend_parity_test.cpp; the fusion
+// counters show each fusion was taken (or not).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -525,7 +526,7 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
 // the row in 8-warp blocks, 5024 in K-split blocks (whose last block is not whole).
 TEST_F(CudaParityTest, SwigluHandsItsOutputQuantizedToTheDownMatvec) {
   cuda::CudaBackendOptions options;
-  options.tuning.matvec_short = 7;
+  options.tuning.matvec_short = 15;
   std::string reason;
   auto short_backend = test::cuda_backend_or_reason(reason, options);
   ASSERT_TRUE(short_backend) << reason;
@@ -574,6 +575,114 @@ TEST_F(CudaParityTest, SwigluHandsItsOutputQuantizedToTheDownMatvec) {
       expect_matmul_near(got, want,
                          matmul_tolerance(test::dequantized(wd.view), h, dim, ff, t, DType::kQ4_0),
                          1e-5, "down product");
+    }
+  }
+}
+
+// One decode token with the short-block matvecs: matmul(o) -> add(residual, proj, residual) ->
+// rms_norm(residual) -> matmul_swiglu -> matmul(down). The o matvec and its residual add are
+// held for the norm, then launched writing the residual row times the norm's weight quantized
+// with its sums of squares; gate/up folds the norm from those (and block 0 writes the norm's
+// output) and hands its own output quantized to down. Every stage against the reference on the
+// stage before it as the GPU computed it; a norm output read before gate/up launches the held
+// pair in order; two tokens take the plain path.
+TEST_F(CudaParityTest, ResidualRowHandedQuantizedThroughTheNormToGateUp) {
+  cuda::CudaBackendOptions options;
+  options.tuning.matvec_short = 15;
+  std::string reason;
+  auto short_backend = test::cuda_backend_or_reason(reason, options);
+  ASSERT_TRUE(short_backend) << reason;
+  cuda::CudaBackend& cuda = *short_backend;
+  const int64_t attn = 1024, ff = 1024;
+  ScratchPlan plan;
+  plan.max_matmul_inner = 4096;
+  ASSERT_TRUE(cuda.reserve_scratch(plan).ok());
+  for (int64_t dim : {512, 4096}) {
+    for (int64_t t : {1, 2}) {
+      SCOPED_TRACE("dim=" + std::to_string(dim) + " t=" + std::to_string(t));
+      const Shape xs{t, dim};
+      const auto wo = test::random_weight(DType::kQ4_0, dim, attn, rng_);
+      const auto wg = test::random_weight(DType::kQ4_0, ff, dim, rng_);
+      const auto wu = test::random_weight(DType::kQ4_0, ff, dim, rng_);
+      const auto wd = test::random_weight(DType::kQ4_0, dim, ff, rng_);
+      auto po = cuda.prepare_matrix("o", wo.view);
+      auto pg = cuda.prepare_matrix("gate", wg.view);
+      auto pu = cuda.prepare_matrix("up", wu.view);
+      auto pd = cuda.prepare_matrix("down", wd.view);
+      ASSERT_TRUE(po.ok() && pg.ok() && pu.ok() && pd.ok());
+      std::vector<float> nw = test::random_floats(dim, rng_);
+      auto dnw = cuda.prepare_vector("norm", f32_view(nw, Shape{dim}));
+      ASSERT_TRUE(dnw.ok());
+      std::vector<float> h = test::random_floats(t * attn, rng_);
+      const std::vector<float> res0 = test::random_floats(t * dim, rng_, 3.0f);
+      const DeviceTensor dh = to_device(cuda, h, Shape{t, attn});
+      const DeviceTensor dres = to_device(cuda, res0, xs);
+      const DeviceTensor dproj = test::poisoned(cuda, xs), dxn = test::poisoned(cuda, xs);
+      const DeviceTensor dup = test::poisoned(cuda, Shape{t, ff});
+      const DeviceTensor dact = test::poisoned(cuda, Shape{t, ff});
+      const DeviceTensor dy = test::poisoned(cuda, xs);
+
+      const auto before = cuda.fusions();
+      ASSERT_TRUE(cuda.matmul(dh.view, *po, nullptr, dproj.view).ok());
+      ASSERT_TRUE(cuda.add(dres.view, dproj.view, dres.view).ok());
+      ASSERT_TRUE(cuda.rms_norm(dres.view, *dnw, 1e-5f, dxn.view).ok());
+      ASSERT_TRUE(cuda.matmul_swiglu(dxn.view, *pg, *pu, dup.view, dact.view).ok());
+      ASSERT_TRUE(cuda.matmul(dact.view, *pd, nullptr, dy.view).ok());
+      std::vector<float> proj = to_host(cuda, dproj.view), res = to_host(cuda, dres.view),
+                         xn = to_host(cuda, dxn.view), act = to_host(cuda, dact.view),
+                         y = to_host(cuda, dy.view);
+      const auto& after = cuda.fusions();
+      EXPECT_EQ(after.normed_handoff - before.normed_handoff, t == 1 ? 1 : 0);
+      EXPECT_EQ(after.quantized_handoff - before.quantized_handoff, t == 1 ? 1 : 0);
+      EXPECT_EQ(after.norm_into_matvec - before.norm_into_matvec, 1);  // a call, not a token
+
+      std::vector<float> want_proj(t * dim);
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(h, Shape{t, attn}), wo.view, nullptr, f32_view(want_proj, xs)).ok());
+      const auto otol = matmul_tolerance(test::dequantized(wo.view), h, dim, attn, t, DType::kQ4_0);
+      expect_matmul_near(proj, want_proj, otol, 1e-5, "o projection");
+      std::vector<float> want_res = res0;
+      for (size_t i = 0; i < want_res.size(); ++i) want_res[i] += want_proj[i];
+      expect_matmul_near(res, want_res, otol, 1e-5, "residual + projection");
+      std::vector<float> want_xn(t * dim);
+      ASSERT_TRUE(
+          ref_.rms_norm(f32_view(res, xs), f32_view(nw, Shape{dim}), 1e-5f, f32_view(want_xn, xs))
+              .ok());
+      expect_all_near(xn, want_xn, 1e-5, 1e-6, "norm output");
+
+      std::vector<float> g(t * ff), u(t * ff), want_act(t * ff);
+      ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), wg.view, nullptr, f32_view(g, Shape{t, ff})).ok());
+      ASSERT_TRUE(ref_.matmul(f32_view(xn, xs), wu.view, nullptr, f32_view(u, Shape{t, ff})).ok());
+      const auto gtol = matmul_tolerance(test::dequantized(wg.view), xn, ff, dim, t, DType::kQ4_0);
+      const auto utol = matmul_tolerance(test::dequantized(wu.view), xn, ff, dim, t, DType::kQ4_0);
+      std::vector<double> atol(g.size());
+      for (size_t i = 0; i < g.size(); ++i) {
+        // silu'(g) is within [-0.1, 1.1]: the gate's error moves silu(g) by at most 1.1x.
+        const double sg = g[i] / (1.0 + std::exp(-double(g[i])));
+        atol[i] = 1.1 * (gtol[i] + 1e-5 * std::abs(g[i])) * (std::abs(u[i]) + utol[i]) +
+                  std::abs(sg) * (utol[i] + 1e-5 * std::abs(u[i]));
+        want_act[i] = static_cast<float>(sg * u[i]);
+      }
+      expect_matmul_near(act, want_act, atol, 1e-5, "silu(gate) * up");
+      std::vector<float> want_y(t * dim);
+      ASSERT_TRUE(
+          ref_.matmul(f32_view(act, Shape{t, ff}), wd.view, nullptr, f32_view(want_y, xs)).ok());
+      expect_matmul_near(
+          y, want_y, matmul_tolerance(test::dequantized(wd.view), act, dim, ff, t, DType::kQ4_0),
+          1e-5, "down product");
+
+      // The held o matvec and norm, their output read before any matvec takes them.
+      const DeviceTensor dres2 = to_device(cuda, res0, xs), dxn2 = test::poisoned(cuda, xs);
+      ASSERT_TRUE(cuda.matmul(dh.view, *po, nullptr, dproj.view).ok());
+      ASSERT_TRUE(cuda.add(dres2.view, dproj.view, dres2.view).ok());
+      ASSERT_TRUE(cuda.rms_norm(dres2.view, *dnw, 1e-5f, dxn2.view).ok());
+      std::vector<float> res2 = to_host(cuda, dres2.view), xn2 = to_host(cuda, dxn2.view);
+      expect_matmul_near(res2, want_res, otol, 1e-5, "held residual");
+      std::vector<float> want_xn2(t * dim);
+      ASSERT_TRUE(
+          ref_.rms_norm(f32_view(res2, xs), f32_view(nw, Shape{dim}), 1e-5f, f32_view(want_xn2, xs))
+              .ok());
+      expect_all_near(xn2, want_xn2, 1e-5, 1e-6, "held norm output");
     }
   }
 }

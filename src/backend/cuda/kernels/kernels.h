@@ -17,9 +17,10 @@ struct KernelTuning {
   int matvec_warps = 24;           // warps per q4_0 matvec block (24: one block per SM, or 8)
   int matvec_x_passes = 1;         // quantized matvecs quantize x this often (2: to time it)
   // q4_0 matvecs in short blocks (matvec_short.cu) where they fit, by kind (bits): 1 K up to
-  // 4096 (q/k/v, o, head), 2 gate/up (handing its output over quantized), 4 K up to 14,336 fed
-  // a quantized x (down). Off by default: measured no faster than the resident kernel for a
-  // whole step (docs/PERFORMANCE.md, "Short-block matvecs"); 0: the resident kernel for all.
+  // 4096 (q/k/v, head), 2 gate/up (handing its output over quantized), 4 K up to 14,336 fed a
+  // quantized x (down), 8 K up to 4096 with a residual behind (o, handing its row over). Off by
+  // default: no faster than the resident kernel for a whole step (docs/PERFORMANCE.md,
+  // "Short-block matvecs"); 0: the resident kernel for all.
   int matvec_short = 0;
   // Decode attention uses one split per this many live keys, up to its grid (0: every split).
   int attention_keys_per_split = 32;
@@ -101,10 +102,12 @@ struct MatvecRope {
   void* values = nullptr;
 };
 // A row x quantized as the quantized matvecs quantize it: int8 q [K] and per 32 values the
-// scale d = amax / 127 with d * sum(q) (float2).
+// scale d = amax / 127 with d * sum(q) (float2); with a norm in front, also per 32 values the
+// sum of their raw squares (sum_squares [K / 32]), from which the reader takes the norm's scale.
 struct QuantizedRow {
   int8_t* q = nullptr;
   float2* scales = nullptr;
+  float* sum_squares = nullptr;
 };
 // Decode fusions of a matvec launch (null pointers: none).
 struct MatvecFusion {
@@ -121,17 +124,22 @@ struct MatvecFusion {
   // them, then k and v also written to the KV cache row of the token's position, as store_kv
   // writes it; one launch for what matvec, rope_qk_store do in two.
   const MatvecRope* rope = nullptr;
-  // x handed over already quantized (matvec_takes_quantized_x): quantized_x holds x as written
-  // by the matvec_swiglu that produced it with quantized_out; x itself is not read.
+  // x handed over already quantized (matvec_takes_quantized): quantized_x holds x as written by
+  // the matvec that produced it with quantized_out, and x is not read. With norm_weight too, it
+  // holds x * norm_weight and its sum_squares; x (the raw row) is then read only for norm_out.
   const QuantizedRow* quantized_x = nullptr;
-  // matvec_swiglu only (matvec_swiglu_quantizes_out): out also written quantized.
+  // The output also written quantized (matvec_takes_quantized), one target of rows a multiple
+  // of 32: the swiglu's output, or the residual_out row (else y) times
+  // quantized_out_norm_weight with its sum_squares when that is set (the next norm's weight).
   const QuantizedRow* quantized_out = nullptr;
+  const float* quantized_out_norm_weight = nullptr;
 };
 bool matvec_fuses_norm(WeightFormat format, int64_t k);
-// Whether a matvec of this weight (with no norm in front) can read a QuantizedRow x, and
-// whether matvec_swiglu of gate/up can write one (gate.rows a multiple of 32).
-bool matvec_takes_quantized_x(const LaunchContext& ctx, const DeviceMatrix& w);
-bool matvec_swiglu_quantizes_out(const LaunchContext& ctx, const DeviceMatrix& gate);
+// Whether a one-token matvec of w (matvec_swiglu of gate w when swiglu) can read a QuantizedRow
+// x and / or write its output as one.
+bool matvec_takes_quantized(const LaunchContext& ctx, const DeviceMatrix& w, bool swiglu,
+                            bool quantized_x, bool quantized_out);
+bool matvec_fuses_norm(WeightFormat format, int64_t k);
 // Whether q/k/v of these shapes can take the rope (MatvecFusion::rope): q and k rows whole
 // heads of head_dim (a multiple of 4), v the shape of k, rotary_dim = head_dim for NeoX pairs.
 bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const DeviceMatrix& v,

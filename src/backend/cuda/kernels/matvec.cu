@@ -403,15 +403,25 @@ bool apply_fusion(const MatvecFusion& fusion, Batch& batch) {
     batch.residual_in = fusion.residual_in;
     batch.residual_out = fusion.residual_out;
   }
-  if (fusion.quantized_x != nullptr) {
-    if (fusion.norm_weight != nullptr || fusion.quantized_x->q == nullptr) return false;
-    batch.quantized_x = fusion.quantized_x->q;
-    batch.quantized_x_scales = fusion.quantized_x->scales;
+  if (const QuantizedRow* qx = fusion.quantized_x; qx != nullptr) {
+    if (qx->q == nullptr || (fusion.norm_weight != nullptr && qx->sum_squares == nullptr)) {
+      return false;
+    }
+    batch.quantized_x = qx->q;
+    batch.quantized_x_scales = qx->scales;
+    if (fusion.norm_weight != nullptr) batch.quantized_x_sum_squares = qx->sum_squares;
   }
-  if (fusion.quantized_out != nullptr) {
-    if (!batch.swiglu || fusion.quantized_out->q == nullptr) return false;
-    batch.quantized_y = fusion.quantized_out->q;
-    batch.quantized_y_scales = fusion.quantized_out->scales;
+  if (const QuantizedRow* qy = fusion.quantized_out; qy != nullptr) {
+    if (qy->q == nullptr || batch.n_targets != 1 || fusion.rope != nullptr ||
+        (fusion.quantized_out_norm_weight != nullptr && qy->sum_squares == nullptr)) {
+      return false;
+    }
+    batch.quantized_y = qy->q;
+    batch.quantized_y_scales = qy->scales;
+    if (fusion.quantized_out_norm_weight != nullptr) {
+      batch.quantized_y_sum_squares = qy->sum_squares;
+      batch.quantized_y_norm_weight = fusion.quantized_out_norm_weight;
+    }
   }
   if (const MatvecRope* rope = fusion.rope; rope != nullptr) {
     if (batch.swiglu || batch.n_targets != 3 || fusion.residual_out != nullptr ||
@@ -485,27 +495,18 @@ bool matvec_fuses_rope(const DeviceMatrix& q, const DeviceMatrix& k, const Devic
 }
 
 // The short kernel's conditions, on a batch of the shapes a launch would have.
-bool matvec_takes_quantized_x(const LaunchContext& ctx, const DeviceMatrix& w) {
+bool matvec_takes_quantized(const LaunchContext& ctx, const DeviceMatrix& w, bool swiglu,
+                            bool quantized_x, bool quantized_out) {
   Batch batch{};
   batch.k = w.cols;
   batch.n_targets = 1;
   batch.w[0] = w;
+  batch.w[1] = w;
+  batch.swiglu = swiglu;
   batch.x_passes = std::max(1, ctx.tuning.matvec_x_passes);
-  static const int8_t kAny = 0;
-  batch.quantized_x = &kAny;
-  return short_matvec_takes(ctx, batch);
-}
-
-bool matvec_swiglu_quantizes_out(const LaunchContext& ctx, const DeviceMatrix& gate) {
-  Batch batch{};
-  batch.k = gate.cols;
-  batch.n_targets = 1;
-  batch.w[0] = gate;
-  batch.w[1] = gate;
-  batch.swiglu = true;
-  batch.x_passes = std::max(1, ctx.tuning.matvec_x_passes);
-  static int8_t any = 0;
-  batch.quantized_y = &any;
+  static int8_t any = 0;  // only compared with null
+  if (quantized_x) batch.quantized_x = &any;
+  if (quantized_out) batch.quantized_y = &any;
   return short_matvec_takes(ctx, batch);
 }
 

@@ -47,13 +47,20 @@ struct Batch {
   void* values;
   double inv_freq[kMaxRopePairs];
   // x already quantized (quantized_x not null, the short kernel only): its int8 values and
-  // scales as quantize_x writes them, from the matvec that produced x; `x` is then unused.
+  // scales as quantize_x writes them, from the matvec that produced x; `x` is then unused. With
+  // the norm in front, those are of x * norm_weight and quantized_x_sum_squares holds sum(x^2)
+  // per 32, for the norm's scale (x is then read by block 0 only, for norm_out).
   const int8_t* quantized_x;
   const float2* quantized_x_scales;
-  // The output quantized too (swiglu, the short kernel only): y[0] as quantize_x would
-  // quantize it, for the matvec that reads it next.
+  const float* quantized_x_sum_squares;
+  // The output quantized too (the short kernel only, one target): the row written (the
+  // swiglu's, residual_out's when the residual is fused, else y's) as quantize_x would quantize
+  // it for the matvec that reads it next; times quantized_y_norm_weight, with the raw row's
+  // sums of squares per 32 in quantized_y_sum_squares, when that matvec folds a norm.
   int8_t* quantized_y;
   float2* quantized_y_scales;
+  float* quantized_y_sum_squares;
+  const float* quantized_y_norm_weight;
 };
 
 // One group of 32 values (a value a lane) quantized as quantize_x quantizes them: lane l writes
@@ -184,7 +191,8 @@ __device__ __forceinline__ float rotate_row(const Batch& batch, int64_t row, flo
 
 // acc[r] (and up[r] for swiglu) summed over the warp and times `scale` (the fused norm's, else
 // 1: exact); every lane has every row's sum, lane r writes row r (with its rope partner's sum
-// at hand). Returns, with swiglu, the value lane r wrote (0 on the other lanes and rows).
+// at hand). Returns the value lane r wrote (the swiglu's, residual_out's when the residual is
+// fused, else y's; 0 on the other lanes and rows), for a quantized output.
 // residual_ready: lane r has already loaded residual_in of its row into `residual`.
 template <int R>
 __device__ __forceinline__ float write_rows(const Batch& batch, const GroupRows& gr,
@@ -217,17 +225,20 @@ __device__ __forceinline__ float write_rows(const Batch& batch, const GroupRows&
     for (int r = 0; r < R; ++r) v[r] += bias[min(gr.row(r), rows - 1)];
   }
   const bool rope = batch.rope_position != nullptr;
+  float written = 0.0f;
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     const int64_t row = gr.row(r);
     if (lane != r || row >= rows) continue;
     float out = v[r];
+    written = out;
     if constexpr (R >= 2) {
       if (rope && target < 2) out = rotate_row(batch, row, v[r], v[r ^ 1], r & 1, rope_table);
     }
     batch.y[target][row] = out;
     if (batch.residual_out != nullptr) {
-      batch.residual_out[row] = (residual_ready ? residual : batch.residual_in[row]) + out;
+      written = (residual_ready ? residual : batch.residual_in[row]) + out;
+      batch.residual_out[row] = written;
     }
     if (rope && target >= 1) {  // k or v: the cache row too
       const int64_t at = int64_t{*batch.rope_position} * rows + row;
@@ -239,7 +250,7 @@ __device__ __forceinline__ float write_rows(const Batch& batch, const GroupRows&
       }
     }
   }
-  return 0.0f;
+  return written;
 }
 
 // x [k] (times nw, when kNorm) -> int8 xq [k] and per 32 values (d, d * sum q) in xs. Each
@@ -302,19 +313,30 @@ __device__ __forceinline__ float quantize_x(const float* x, const float* nw, int
 // reduction: all threads call it); block 0 writes the normed row x * scale * weight, the
 // rms_norm kernel's expression per element (its sum of squares may be added in another order,
 // so the row can differ from the unfused one by a float ulp or two).
+__device__ __forceinline__ void write_normed_row(const Batch& batch, float scale) {
+  if (blockIdx.x != 0) return;
+  const float4* x4 = reinterpret_cast<const float4*>(batch.x);
+  const float4* w4 = reinterpret_cast<const float4*>(batch.norm_weight);
+  float4* y4 = reinterpret_cast<float4*>(batch.norm_out);
+  for (int64_t i = threadIdx.x; i < batch.k / 4; i += blockDim.x) {
+    const float4 v = x4[i], w = w4[i];
+    y4[i] = make_float4(v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w);
+  }
+}
 __device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, float* scratch) {
   const float ss = block_sum(ss_part, scratch);
   const float scale = rsqrtf(ss / static_cast<float>(batch.k) + batch.norm_eps);
-  if (blockIdx.x == 0) {
-    const float4* x4 = reinterpret_cast<const float4*>(batch.x);
-    const float4* w4 = reinterpret_cast<const float4*>(batch.norm_weight);
-    float4* y4 = reinterpret_cast<float4*>(batch.norm_out);
-    for (int64_t i = threadIdx.x; i < batch.k / 4; i += blockDim.x) {
-      const float4 v = x4[i], w = w4[i];
-      y4[i] =
-          make_float4(v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w);
-    }
-  }
+  write_normed_row(batch, scale);
+  return scale;
+}
+
+// The same scale from a handed-over row's sums of squares per 32 (every lane of the warp gets
+// it; each warp sums them itself, so no block barrier), block 0 writing the normed row.
+__device__ __forceinline__ float handed_norm_scale(const Batch& batch, int lane) {
+  float ss = 0.0f;
+  for (int64_t i = lane; i < batch.k / 32; i += 32) ss += batch.quantized_x_sum_squares[i];
+  const float scale = rsqrtf(warp_sum(ss) / static_cast<float>(batch.k) + batch.norm_eps);
+  write_normed_row(batch, scale);
   return scale;
 }
 

@@ -5,8 +5,10 @@
 // (all of them at once for the 4096-row matrices) and the last wave is one short block long;
 // the resident 24-warp kernel of matvec.cu walks its row groups with one round of loads in
 // flight a warp instead. x is quantized by every block in its prologue (with the fused norm),
-// or arrives quantized from the matvec that produced it (Batch::quantized_x): gate/up blocks of
-// 32 rows quantize their own outputs for the down projection (Batch::quantized_y).
+// or arrives quantized from the matvec that produced it (Batch::quantized_x): blocks of 32 rows
+// quantize their own outputs for the next matvec (Batch::quantized_y): gate/up's for the down
+// projection, o's residual row times the next norm's weight, with its sums of squares, for
+// gate/up (which then takes the norm's scale from those sums).
 // scripts/gpu/matvec_lab.cu times these shapes against a read-only chain (docs/PERFORMANCE.md).
 #include "backend/cuda/kernels/matvec_common.cuh"
 
@@ -21,7 +23,7 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
     matvec_short_kernel(Batch batch) {
   constexpr int kMats = kSwiglu ? 2 : 1;
   constexpr int kGroups = W / S;  // row groups a block
-  static_assert(W % S == 0 && (!kQuantizedY || (S == 1 && kSwiglu && kGroups * RW == 32)));
+  static_assert(W % S == 0 && (!kQuantizedY || (S == 1 && kGroups * RW == 32)));
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ float segment_sums[S > 1 ? kGroups * S * kMats * RW : 1];
   __shared__ float out_rows[kQuantizedY ? 32 : 1];
@@ -65,7 +67,9 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
   float scale = 1.0f;
   const int8_t* xq = batch.quantized_x;
   const float2* xs = batch.quantized_x_scales;
-  if constexpr (!kQuantizedX) {
+  if constexpr (kQuantizedX) {
+    if (batch.quantized_x_sum_squares != nullptr) scale = handed_norm_scale(batch, lane);
+  } else {
     int8_t* sq = reinterpret_cast<int8_t*>(smem);
     float2* ss = reinterpret_cast<float2*>(smem + batch.k);
     if (batch.norm_weight != nullptr) {
@@ -137,8 +141,13 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
     __syncthreads();
     const int64_t row0 = int64_t{blockIdx.x} * 32;
     if (warp == 0 && row0 < batch.w[0].rows) {
-      quantize_group(out_rows[lane], lane, batch.quantized_y + row0,
-                     batch.quantized_y_scales + blockIdx.x);
+      float v = out_rows[lane];
+      if (batch.quantized_y_norm_weight != nullptr) {
+        const float ss = warp_sum(v * v);
+        if (lane == 0) batch.quantized_y_sum_squares[blockIdx.x] = ss;
+        v *= batch.quantized_y_norm_weight[row0 + lane];
+      }
+      quantize_group(v, lane, batch.quantized_y + row0, batch.quantized_y_scales + blockIdx.x);
     }
   }
 }
@@ -153,27 +162,40 @@ struct Shape {
 };
 
 // The shapes measured best in scripts/gpu/matvec_lab.cu (q4_0, Llama-3.1-8B): 8 warps of 4 rows
-// for K up to 4096; 16 warps of 2 gate/up row pairs (32 rows, so the output can be quantized in
-// the block); 8 warps of 2 rows with K split in two for K up to 14,336 (not gate/up: those take
-// the resident kernel).
+// for K up to 4096 (32 rows, so the output can be quantized in the block); 16 warps of 2 gate/up
+// row pairs (32 rows too); 8 warps of 2 rows with K split in two for K up to 14,336, reading a
+// quantized x only (not gate/up: those take the resident kernel).
 template <WeightFormat F, bool kQuantizedX, bool kQuantizedY>
 Shape pick(bool swiglu, int64_t nb) {
   if (nb <= 128) {
-    if (swiglu) return {matvec_short_kernel<F, 16, 2, 4, 1, true, false, kQuantizedY>, 16, 16, 2};
-    return {matvec_short_kernel<F, 8, 4, 4, 1, false, kQuantizedX, false>, 8, 8, 4};
+    if (swiglu) {
+      return {matvec_short_kernel<F, 16, 2, 4, 1, true, kQuantizedX, kQuantizedY>, 16, 16, 2};
+    }
+    if constexpr (kQuantizedX && kQuantizedY) {
+      return {nullptr, 0, 0, 0};  // no producer hands such a matvec its x
+    } else {
+      return {matvec_short_kernel<F, 8, 4, 4, 1, false, kQuantizedX, kQuantizedY>, 8, 8, 4};
+    }
   }
-  if (swiglu) return {nullptr, 0, 0, 0};
-  return {matvec_short_kernel<F, 8, 2, 7, 2, false, kQuantizedX, false>, 8, 4, 2};
+  if constexpr (kQuantizedX && !kQuantizedY) {
+    if (!swiglu) return {matvec_short_kernel<F, 8, 2, 7, 2, false, true, false>, 8, 4, 2};
+  }
+  return {nullptr, 0, 0, 0};
+}
+
+template <WeightFormat F>
+Shape pick_format(const Batch& batch) {
+  const int64_t nb = batch.k / 32;
+  const bool qx = batch.quantized_x != nullptr, qy = batch.quantized_y != nullptr;
+  if (qx)
+    return qy ? pick<F, true, true>(batch.swiglu, nb) : pick<F, true, false>(batch.swiglu, nb);
+  return qy ? pick<F, false, true>(batch.swiglu, nb) : pick<F, false, false>(batch.swiglu, nb);
 }
 
 Shape shape_for(const Batch& batch) {
-  const int64_t nb = batch.k / 32;
-  const bool qx = batch.quantized_x != nullptr, qy = batch.quantized_y != nullptr;
   switch (batch.w[0].format) {
     case WeightFormat::kQ4_0:
-      if (qy) return pick<WeightFormat::kQ4_0, false, true>(batch.swiglu, nb);
-      return qx ? pick<WeightFormat::kQ4_0, true, false>(batch.swiglu, nb)
-                : pick<WeightFormat::kQ4_0, false, false>(batch.swiglu, nb);
+      return pick_format<WeightFormat::kQ4_0>(batch);
     default:
       return {nullptr, 0, 0, 0};
   }
@@ -185,7 +207,9 @@ namespace matvec_detail {
 
 bool short_matvec_takes(const LaunchContext& ctx, const Batch& batch) {
   const int64_t nb = batch.k / 32;
-  const int kind = batch.swiglu ? 2 : nb <= 128 ? 1 : 4;
+  // o (a residual add behind, or its output handed over) apart from q/k/v and the head.
+  const bool o_like = batch.residual_out != nullptr || batch.quantized_y != nullptr;
+  const int kind = batch.swiglu ? 2 : nb > 128 ? 4 : o_like ? 8 : 1;
   if ((ctx.tuning.matvec_short & kind) == 0 || batch.k % 32 != 0 || nb > 448 ||
       batch.x_passes != 1) {
     return false;
@@ -193,8 +217,9 @@ bool short_matvec_takes(const LaunchContext& ctx, const Batch& batch) {
   // A long row quantized in every block's prologue costs more than the short blocks save
   // (matvec_lab.cu, plan H): K-split blocks only read an x handed over quantized.
   if (kind == 4 && batch.quantized_x == nullptr) return false;
-  // A quantized output needs whole blocks of 32 rows of one gate/up pair.
-  if (batch.quantized_y != nullptr && (!batch.swiglu || batch.w[0].rows % 32 != 0 || nb > 128)) {
+  // A quantized output needs whole blocks of 32 rows of one target.
+  if (batch.quantized_y != nullptr &&
+      (batch.n_targets != 1 || batch.w[0].rows % 32 != 0 || nb > 128)) {
     return false;
   }
   return shape_for(batch).kernel != nullptr;
