@@ -28,13 +28,13 @@ cudaError_t matvec_init();  // matvec.cu
 
 using namespace hearth::cuda;
 
-#define CHECK(x)                                                                        \
-  do {                                                                                  \
-    cudaError_t e_ = (x);                                                               \
-    if (e_ != cudaSuccess) {                                                            \
+#define CHECK(x)                                                                              \
+  do {                                                                                        \
+    cudaError_t e_ = (x);                                                                     \
+    if (e_ != cudaSuccess) {                                                                  \
       std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                     \
-    }                                                                                   \
+      std::exit(1);                                                                           \
+    }                                                                                         \
   } while (0)
 
 namespace {
@@ -47,10 +47,10 @@ struct Mat {
 };
 
 struct Params {
-  Mat w[2];           // w[1]: up, with swiglu
-  const int8_t* xq;   // [k]
-  const float2* xs;   // [nb]: (d, d * sum q)
-  const float* x;     // float x (XMODE 1)
+  Mat w[2];          // w[1]: up, with swiglu
+  const int8_t* xq;  // [k]
+  const float2* xs;  // [nb]: (d, d * sum q)
+  const float* x;    // float x (XMODE 1)
   float* y;
   int8_t* yq;  // kQout: y quantized per 32 rows (the next matvec's x)
   float2* ys;
@@ -70,7 +70,9 @@ __device__ __forceinline__ float dot_q4(int4 q, uint16_t dbits, int4 xa, int4 xb
   return half_bits_to_float(dbits) * (xs.x * static_cast<float>(s) - 8.0f * xs.y);
 }
 
-__device__ __forceinline__ float silu(float g) { return g / (1.0f + __expf(-g)); }
+__device__ __forceinline__ float silu(float g) {
+  return g / (1.0f + __expf(-g));
+}
 
 // x -> int8 per 32 (d = amax / 127), 8 lanes a block of 32, 4 values a thread and loop trip.
 __device__ void quantize_block_x(const float* x, int k, int8_t* xq, float2* xs) {
@@ -156,17 +158,17 @@ __global__ void __launch_bounds__(W * 32) short_blocks(Params p) {
   // above them (check the SASS: cuobjdump -sass, LDGs before ACQBULK).
   if (row0 < rows) {
 #pragma unroll
-  for (int m = 0; m < M; ++m) {
+    for (int m = 0; m < M; ++m) {
 #pragma unroll
-    for (int r = 0; r < RW; ++r) {
-      const int64_t base = int64_t{min(row0 + r, rows - 1)} * nb + seg * 32 * J + lane;
+      for (int r = 0; r < RW; ++r) {
+        const int64_t base = int64_t{min(row0 + r, rows - 1)} * nb + seg * 32 * J + lane;
 #pragma unroll
-      for (int j = 0; j < J; ++j) {
-        q[m][r][j] = load_stream(p.w[m].q + base + 32 * j);
-        d[m][r][j] = load_stream(p.w[m].d + base + 32 * j);
+        for (int j = 0; j < J; ++j) {
+          q[m][r][j] = load_stream(p.w[m].q + base + 32 * j);
+          d[m][r][j] = load_stream(p.w[m].d + base + 32 * j);
+        }
       }
     }
-  }
   }
   wait_for_previous_kernel();
   const int8_t* xq = p.xq;
@@ -352,8 +354,13 @@ struct Config {
 
 template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false>
 Config config(const char* name) {
-  return Config{name, short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout>, W * 32, W / S * RW, J * S * 32 * 32,
-                XMODE, kQout};
+  return Config{name,
+                short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout>,
+                W * 32,
+                W / S * RW,
+                J * S * 32 * 32,
+                XMODE,
+                kQout};
 }
 
 struct Plan {
@@ -440,7 +447,9 @@ double graph_seconds(const std::function<void(cudaStream_t)>& record, int iters)
   return ms[ms.size() / 2] * 1e-3;
 }
 
-int layers_of(Kind k) { return k == kHead ? 1 : 32; }
+int layers_of(Kind k) {
+  return k == kHead ? 1 : 32;
+}
 
 bool check(const Model& md, const Config& c, Kind kind) {
   const Params p = params_for(md, kind, 0);
@@ -471,12 +480,15 @@ bool check(const Model& md, const Config& c, Kind kind) {
     CHECK(cudaMemcpy(b.data(), md.yq, n, cudaMemcpyDeviceToHost));
     int bad = 0;
     for (int i = 0; i < n; ++i) bad += std::abs(a[i] - b[i]) > 1;
-    if (bad > 0) std::printf("  CHECK FAILED %s: %d quantized outputs differ\n", c.name.c_str(), bad);
+    if (bad > 0)
+      std::printf("  CHECK FAILED %s: %d quantized outputs differ\n", c.name.c_str(), bad);
     ok = ok && bad == 0;
     CHECK(cudaFree(q));
     CHECK(cudaFree(qs));
   }
-  if (!ok) std::printf("  CHECK FAILED %s %s: max diff %g of %g\n", c.name.c_str(), kKindNames[kind], maxdiff, maxref);
+  if (!ok)
+    std::printf("  CHECK FAILED %s %s: max diff %g of %g\n", c.name.c_str(), kKindNames[kind],
+                maxdiff, maxref);
   return ok;
 }
 
@@ -488,7 +500,8 @@ int main(int argc, char** argv) {
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device %s, %d SMs\n", prop.name, prop.multiProcessorCount);
   Model md;
-  const int shapes[kKinds][2] = {{6144, 4096}, {4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
+  const int shapes[kKinds][2] = {
+      {6144, 4096}, {4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}};
   uint32_t seed = 1;
   size_t step_bytes = 0;
   for (int l = 0; l < 32; ++l) {
@@ -525,7 +538,9 @@ int main(int argc, char** argv) {
     void *a, *b;
     CHECK(cudaMalloc(&a, n));
     CHECK(cudaMalloc(&b, n));
-    const double t = graph_seconds([&](cudaStream_t s) { CHECK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); }, iters);
+    const double t = graph_seconds(
+        [&](cudaStream_t s) { CHECK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s)); },
+        iters);
     std::printf("copy ceiling: %.1f GB/s (2 GiB copied, %.3f ms)\n", 2.0 * n / t / 1e9, t * 1e3);
     CHECK(cudaFree(a));
     CHECK(cudaFree(b));
@@ -545,93 +560,118 @@ int main(int argc, char** argv) {
     const int64_t n16 = int64_t{m.rows} * m.nb + int64_t{m.rows} * m.nb / 8;
     cfg.gridDim = dim3(static_cast<unsigned>((n16 + 1023) / 1024));
     // Quants then scales are one allocation each; read them as one range of quants' size + 1/8.
-    CHECK(cudaLaunchKernelEx(&cfg, read_kernel, static_cast<const int4*>(m.q), int64_t{m.rows} * m.nb, sink));
+    CHECK(cudaLaunchKernelEx(&cfg, read_kernel, static_cast<const int4*>(m.q),
+                             int64_t{m.rows} * m.nb, sink));
     const int64_t d16 = int64_t{m.rows} * m.nb / 8;
     cfg.gridDim = dim3(static_cast<unsigned>((d16 + 1023) / 1024));
     CHECK(cudaLaunchKernelEx(&cfg, read_kernel, reinterpret_cast<const int4*>(m.d), d16, sink));
   };
   {
-    const double t = graph_seconds([&](cudaStream_t s) {
-      for (int l = 0; l < 32; ++l) {
-        for (int k = 0; k < kHead; ++k) {
-          for (size_t i = 0; i < (k == kGateUp ? 2u : 1u); ++i) read_mat(md.layer[k][k == kGateUp ? 2 * l + i : l], s);
-        }
-      }
-      read_mat(md.head, s);
-    }, iters);
-    std::printf("read-only chain (quants and scales as separate launches, 322): %.3f ms = %.1f GB/s\n", t * 1e3, step_bytes / t / 1e9);
+    const double t = graph_seconds(
+        [&](cudaStream_t s) {
+          for (int l = 0; l < 32; ++l) {
+            for (int k = 0; k < kHead; ++k) {
+              for (size_t i = 0; i < (k == kGateUp ? 2u : 1u); ++i)
+                read_mat(md.layer[k][k == kGateUp ? 2 * l + i : l], s);
+            }
+          }
+          read_mat(md.head, s);
+        },
+        iters);
+    std::printf(
+        "read-only chain (quants and scales as separate launches, 322): %.3f ms = %.1f GB/s\n",
+        t * 1e3, step_bytes / t / 1e9);
   }
 
   std::vector<Plan> plans;
-  plans.push_back({"A: 4 warps x 2 rows, down S=2", {
-      config<4, 2, 4, 1, false, 0>("4w2r"), config<4, 2, 4, 1, false, 0>("4w2r"),
-      config<4, 1, 4, 1, true, 0>("4w1r-swiglu"), config<4, 1, 7, 2, false, 0>("4w1r-S2"),
-      config<4, 2, 4, 1, false, 0>("4w2r")}});
-  plans.push_back({"B: 4 warps x 4 rows, gate/up 2 rows, down 2 rows S=2", {
-      config<4, 4, 4, 1, false, 0>("4w4r"), config<4, 4, 4, 1, false, 0>("4w4r"),
-      config<4, 2, 4, 1, true, 0>("4w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
-      config<4, 4, 4, 1, false, 0>("4w4r")}});
-  plans.push_back({"C: 8 warps x 2 rows, down 1 row J=14", {
-      config<8, 2, 4, 1, false, 0>("8w2r"), config<8, 2, 4, 1, false, 0>("8w2r"),
-      config<8, 1, 4, 1, true, 0>("8w1r-swiglu"), config<8, 1, 14, 1, false, 0>("8w1r-J14"),
-      config<8, 2, 4, 1, false, 0>("8w2r")}});
-  plans.push_back({"F: 8 warps x 4 rows (32 rows a block), gate/up 2, down S=2 2 rows", {
-      config<8, 4, 4, 1, false, 0>("8w4r"), config<8, 4, 4, 1, false, 0>("8w4r"),
-      config<8, 2, 4, 1, true, 0>("8w2r-swiglu"), config<8, 2, 7, 2, false, 0>("8w2r-S2"),
-      config<8, 4, 4, 1, false, 0>("8w4r")}});
+  plans.push_back(
+      {"A: 4 warps x 2 rows, down S=2",
+       {config<4, 2, 4, 1, false, 0>("4w2r"), config<4, 2, 4, 1, false, 0>("4w2r"),
+        config<4, 1, 4, 1, true, 0>("4w1r-swiglu"), config<4, 1, 7, 2, false, 0>("4w1r-S2"),
+        config<4, 2, 4, 1, false, 0>("4w2r")}});
+  plans.push_back(
+      {"B: 4 warps x 4 rows, gate/up 2 rows, down 2 rows S=2",
+       {config<4, 4, 4, 1, false, 0>("4w4r"), config<4, 4, 4, 1, false, 0>("4w4r"),
+        config<4, 2, 4, 1, true, 0>("4w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
+        config<4, 4, 4, 1, false, 0>("4w4r")}});
+  plans.push_back(
+      {"C: 8 warps x 2 rows, down 1 row J=14",
+       {config<8, 2, 4, 1, false, 0>("8w2r"), config<8, 2, 4, 1, false, 0>("8w2r"),
+        config<8, 1, 4, 1, true, 0>("8w1r-swiglu"), config<8, 1, 14, 1, false, 0>("8w1r-J14"),
+        config<8, 2, 4, 1, false, 0>("8w2r")}});
+  plans.push_back(
+      {"F: 8 warps x 4 rows (32 rows a block), gate/up 2, down S=2 2 rows",
+       {config<8, 4, 4, 1, false, 0>("8w4r"), config<8, 4, 4, 1, false, 0>("8w4r"),
+        config<8, 2, 4, 1, true, 0>("8w2r-swiglu"), config<8, 2, 7, 2, false, 0>("8w2r-S2"),
+        config<8, 4, 4, 1, false, 0>("8w4r")}});
 
-  plans.push_back({"G: plan F, x quantized by every block (loads at once)", {
-      config<8, 4, 4, 1, false, 2>("8w4r-x2"), config<8, 4, 4, 1, false, 2>("8w4r-x2"),
-      config<8, 2, 4, 1, true, 2>("8w2r-swiglu-x2"), config<8, 2, 7, 2, false, 2>("8w2r-S2-x2"),
-      config<8, 4, 4, 1, false, 2>("8w4r-x2")}});
-  plans.push_back({"H: plan B, x quantized by every block (loads at once)", {
-      config<4, 4, 4, 1, false, 2>("4w4r-x2"), config<4, 4, 4, 1, false, 2>("4w4r-x2"),
-      config<4, 2, 4, 1, true, 2>("4w2r-swiglu-x2"), config<4, 2, 7, 2, false, 2>("4w2r-S2-x2"),
-      config<4, 4, 4, 1, false, 2>("4w4r-x2")}});
-  plans.push_back({"I: 32-row blocks quantize their outputs (o, gate/up 16 warps), down F's", {
-      config<8, 4, 4, 1, false, 0, true>("8w4r-qout"), config<8, 4, 4, 1, false, 0, true>("8w4r-qout"),
-      config<16, 2, 4, 1, true, 0, true>("16w2r-swiglu-qout"), config<8, 2, 7, 2, false, 0>("8w2r-S2"),
-      config<8, 4, 4, 1, false, 0, true>("8w4r-qout")}});
-  plans.push_back({"J: the buildable mix: q/k/v and head quantize x, o and gate/up their outputs", {
-      config<8, 4, 4, 1, false, 2>("8w4r-x2"), config<8, 4, 4, 1, false, 0, true>("8w4r-qout"),
-      config<16, 2, 4, 1, true, 0, true>("16w2r-swiglu-qout"), config<8, 2, 7, 2, false, 0>("8w2r-S2"),
-      config<4, 4, 4, 1, false, 2>("4w4r-x2")}});
-  plans.push_back({"K: plan B with gate/up in 16-warp blocks of 32 rows", {
-      config<4, 4, 4, 1, false, 0>("4w4r"), config<4, 4, 4, 1, false, 0>("4w4r"),
-      config<16, 2, 4, 1, true, 0>("16w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
-      config<4, 4, 4, 1, false, 0>("4w4r")}});
+  plans.push_back(
+      {"G: plan F, x quantized by every block (loads at once)",
+       {config<8, 4, 4, 1, false, 2>("8w4r-x2"), config<8, 4, 4, 1, false, 2>("8w4r-x2"),
+        config<8, 2, 4, 1, true, 2>("8w2r-swiglu-x2"), config<8, 2, 7, 2, false, 2>("8w2r-S2-x2"),
+        config<8, 4, 4, 1, false, 2>("8w4r-x2")}});
+  plans.push_back(
+      {"H: plan B, x quantized by every block (loads at once)",
+       {config<4, 4, 4, 1, false, 2>("4w4r-x2"), config<4, 4, 4, 1, false, 2>("4w4r-x2"),
+        config<4, 2, 4, 1, true, 2>("4w2r-swiglu-x2"), config<4, 2, 7, 2, false, 2>("4w2r-S2-x2"),
+        config<4, 4, 4, 1, false, 2>("4w4r-x2")}});
+  plans.push_back(
+      {"I: 32-row blocks quantize their outputs (o, gate/up 16 warps), down F's",
+       {config<8, 4, 4, 1, false, 0, true>("8w4r-qout"),
+        config<8, 4, 4, 1, false, 0, true>("8w4r-qout"),
+        config<16, 2, 4, 1, true, 0, true>("16w2r-swiglu-qout"),
+        config<8, 2, 7, 2, false, 0>("8w2r-S2"), config<8, 4, 4, 1, false, 0, true>("8w4r-qout")}});
+  plans.push_back(
+      {"J: the buildable mix: q/k/v and head quantize x, o and gate/up their outputs",
+       {config<8, 4, 4, 1, false, 2>("8w4r-x2"), config<8, 4, 4, 1, false, 0, true>("8w4r-qout"),
+        config<16, 2, 4, 1, true, 0, true>("16w2r-swiglu-qout"),
+        config<8, 2, 7, 2, false, 0>("8w2r-S2"), config<4, 4, 4, 1, false, 2>("4w4r-x2")}});
+  plans.push_back(
+      {"K: plan B with gate/up in 16-warp blocks of 32 rows",
+       {config<4, 4, 4, 1, false, 0>("4w4r"), config<4, 4, 4, 1, false, 0>("4w4r"),
+        config<16, 2, 4, 1, true, 0>("16w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
+        config<4, 4, 4, 1, false, 0>("4w4r")}});
 
   for (const Plan& plan : plans) {
     bool ok = true;
     for (int k = 0; k < kKinds; ++k) {
-      CHECK(cudaFuncSetAttribute(plan.c[k].kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+      CHECK(cudaFuncSetAttribute(plan.c[k].kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 64 * 1024));
       ok = check(md, plan.c[k], static_cast<Kind>(k)) && ok;
     }
     std::printf("%s%s\n", plan.name.c_str(), ok ? "" : "  (WRONG RESULTS)");
     for (bool pdl : {true, false}) {
-      const double t = graph_seconds([&](cudaStream_t s) {
-        for (int l = 0; l < 32; ++l) {
-          for (int k = 0; k < kHead; ++k) launch(plan.c[k], params_for(md, static_cast<Kind>(k), l), s, pdl);
-        }
-        launch(plan.c[kHead], params_for(md, kHead, 0), s, pdl);
-      }, iters);
-      std::printf("  step%s: %.3f ms = %.1f GB/s\n", pdl ? "" : " (no PDL)", t * 1e3, step_bytes / t / 1e9);
+      const double t = graph_seconds(
+          [&](cudaStream_t s) {
+            for (int l = 0; l < 32; ++l) {
+              for (int k = 0; k < kHead; ++k)
+                launch(plan.c[k], params_for(md, static_cast<Kind>(k), l), s, pdl);
+            }
+            launch(plan.c[kHead], params_for(md, kHead, 0), s, pdl);
+          },
+          iters);
+      std::printf("  step%s: %.3f ms = %.1f GB/s\n", pdl ? "" : " (no PDL)", t * 1e3,
+                  step_bytes / t / 1e9);
     }
     for (int k = 0; k < kKinds; ++k) {
       const Kind kind = static_cast<Kind>(k);
-      const double t = graph_seconds([&](cudaStream_t s) {
-        for (int l = 0; l < layers_of(kind); ++l) launch(plan.c[k], params_for(md, kind, l), s, true);
-      }, iters);
+      const double t = graph_seconds(
+          [&](cudaStream_t s) {
+            for (int l = 0; l < layers_of(kind); ++l)
+              launch(plan.c[k], params_for(md, kind, l), s, true);
+          },
+          iters);
       const Params p = params_for(md, kind, 0);
       const double bytes = double(p.w[0].rows) * p.w[0].nb * 18 * (kind == kGateUp ? 2 : 1);
       int per_sm = 0;
-      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, plan.c[k].kernel, plan.c[k].threads,
-                                                          plan.c[k].xmode >= 1 ? p.w[0].nb * 40 : 0));
+      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &per_sm, plan.c[k].kernel, plan.c[k].threads, plan.c[k].xmode >= 1 ? p.w[0].nb * 40 : 0));
       cudaFuncAttributes fa;
       CHECK(cudaFuncGetAttributes(&fa, plan.c[k].kernel));
-      std::printf("    %-8s %-16s %7.2f us each, %6.1f GB/s (%d regs, %d blocks/SM, %d blocks)\n", kKindNames[k],
-                  plan.c[k].name.c_str(), t / layers_of(kind) * 1e6, bytes / (t / layers_of(kind)) / 1e9,
-                  fa.numRegs, per_sm, (p.w[0].rows + plan.c[k].rows_per_block - 1) / plan.c[k].rows_per_block);
+      std::printf("    %-8s %-16s %7.2f us each, %6.1f GB/s (%d regs, %d blocks/SM, %d blocks)\n",
+                  kKindNames[k], plan.c[k].name.c_str(), t / layers_of(kind) * 1e6,
+                  bytes / (t / layers_of(kind)) / 1e9, fa.numRegs, per_sm,
+                  (p.w[0].rows + plan.c[k].rows_per_block - 1) / plan.c[k].rows_per_block);
     }
   }
   // hearth's matvecs in the same chains: the resident kernel (matvec_short 0) and the short
@@ -652,10 +692,11 @@ int main(int argc, char** argv) {
     fill_x<<<16, 256>>>(norm_w, 4096, 22);
     fill_x<<<16, 256>>>(resid, 4096, 23);
     QuantizedRow handoff{md.yq, md.ys};  // gate/up -> down
-    QuantizedRow normed;                  // o -> gate/up
+    QuantizedRow normed;                 // o -> gate/up
     CHECK(cudaMalloc(&normed.q, 4096));
     CHECK(cudaMalloc(&normed.scales, 128 * sizeof(float2)));
     CHECK(cudaMalloc(&normed.sum_squares, 128 * sizeof(float)));
+    QuantizedRow handoff_plain{md.xq4096, md.xs4096};  // x of 4096 quantized, no norm
     const auto dm = [](const DeviceMat& m) {
       DeviceMatrix d;
       d.format = WeightFormat::kQ4_0;
@@ -690,8 +731,8 @@ int main(int argc, char** argv) {
               f.quantized_out = &handoff;
               f.quantized_x = &normed;
             }
-            e = matvec_swiglu(ctx, xa, dm(md.layer[kGateUp][2 * l]), dm(md.layer[kGateUp][2 * l + 1]),
-                              h, f);
+            e = matvec_swiglu(ctx, xa, dm(md.layer[kGateUp][2 * l]),
+                              dm(md.layer[kGateUp][2 * l + 1]), h, f);
           } else {
             if (handoffs && kind == kDown) f.quantized_x = &handoff;
             if (handoffs && kind == kO) {
@@ -705,22 +746,76 @@ int main(int argc, char** argv) {
           }
           CHECK(e);
         };
-        const double t = graph_seconds([&](cudaStream_t s) {
-          for (int l = 0; l < 32; ++l) {
-            for (int k = 0; k < kHead; ++k) one(static_cast<Kind>(k), l, s);
-          }
-          one(kHead, 0, s);
-        }, iters);
+        const double t = graph_seconds(
+            [&](cudaStream_t s) {
+              for (int l = 0; l < 32; ++l) {
+                for (int k = 0; k < kHead; ++k) one(static_cast<Kind>(k), l, s);
+              }
+              one(kHead, 0, s);
+            },
+            iters);
         std::printf("hearth matvecs, %s kernels%s: step %.3f ms = %.1f GB/s\n",
-                    mask == 0 ? "resident" : "short-block", fused ? ", decode fusions" : "", t * 1e3,
-                    step_bytes / t / 1e9);
+                    mask == 0 ? "resident" : "short-block", fused ? ", decode fusions" : "",
+                    t * 1e3, step_bytes / t / 1e9);
         for (int k = 0; k < kKinds; ++k) {
           const Kind kind = static_cast<Kind>(k);
-          const double tk = graph_seconds([&](cudaStream_t s) {
-            for (int l = 0; l < layers_of(kind); ++l) one(kind, l, s);
-          }, iters);
+          const double tk = graph_seconds(
+              [&](cudaStream_t s) {
+                for (int l = 0; l < layers_of(kind); ++l) one(kind, l, s);
+              },
+              iters);
           std::printf("    %-8s %7.2f us each\n", kKindNames[k], tk / layers_of(kind) * 1e6);
         }
+      }
+    }
+    // hearth's short gate/up (mask 15), fusion by fusion, in chains of 32: what each costs.
+    {
+      LaunchContext ctx;
+      ctx.pdl = true;
+      ctx.sm_count = prop.multiProcessorCount;
+      ctx.tuning.matvec_short = 15;
+      {  // fill o's handed-over row (and its sums of squares) once
+        MatvecFusion f;
+        f.residual_in = resid;
+        f.residual_out = resid;
+        f.quantized_out = &normed;
+        f.quantized_out_norm_weight = norm_w;
+        MatvecTarget t;
+        t.w = dm(md.layer[kO][0]);
+        t.y = xb;
+        CHECK(matvec(ctx, xa, &t, 1, f));
+        CHECK(cudaDeviceSynchronize());
+      }
+      struct Variant {
+        const char* name;
+        bool qx, norm, qout;
+      };
+      for (const Variant& v :
+           {Variant{"x quantized in the block", false, false, false},
+            Variant{"x quantized in the block with the norm", false, true, false},
+            Variant{"x handed over", true, false, false},
+            Variant{"x handed over, output quantized", true, false, true},
+            Variant{"x handed over with the norm", true, true, false},
+            Variant{"x handed over with the norm, output quantized", true, true, true}}) {
+        const double t = graph_seconds(
+            [&](cudaStream_t s) {
+              ctx.stream = s;
+              for (int l = 0; l < 32; ++l) {
+                MatvecFusion f;
+                if (v.norm) {
+                  f.norm_weight = norm_w;
+                  f.norm_out = norm_out;
+                  f.norm_eps = 1e-5f;
+                }
+                if (v.qx) f.quantized_x = &normed;
+                if (v.qout) f.quantized_out = &handoff;
+                if (v.qx && !v.norm) f.quantized_x = &handoff_plain;
+                CHECK(matvec_swiglu(ctx, xa, dm(md.layer[kGateUp][2 * l]),
+                                    dm(md.layer[kGateUp][2 * l + 1]), h, f));
+              }
+            },
+            iters);
+        std::printf("hearth short gate/up, %-46s %7.2f us each\n", v.name, t / 32 * 1e6);
       }
     }
   }
