@@ -97,10 +97,8 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
   // q4_0 in the short-block kernels (opt-in, kernels.h) where they take the matvec: K up to
   // 4096 in 8-warp blocks, whole or not; the rest falls back to the resident kernel.
   {
-    cuda::CudaBackendOptions o;
-    o.tuning.matvec_short = 15;
     std::string reason;
-    auto short_backend = test::cuda_backend_or_reason(reason, o);
+    auto short_backend = test::short_matvec_backend_or_reason(reason);
     ASSERT_TRUE(short_backend) << reason;
     for (int round = 0; round < 6; ++round) {
       const int64_t n = 1 + static_cast<int64_t>(rng_() % 300);
@@ -117,10 +115,8 @@ TEST_F(CudaParityTest, MatmulMatchesReferenceForEveryTypeAndShape) {
 }
 
 TEST_F(CudaParityTest, FusedMatmulsMatchTheReference) {
-  cuda::CudaBackendOptions short_options;
-  short_options.tuning.matvec_short = 15;
   std::string reason;
-  auto short_backend = test::cuda_backend_or_reason(reason, short_options);
+  auto short_backend = test::short_matvec_backend_or_reason(reason);
   ASSERT_TRUE(short_backend) << reason;
   for (int64_t t : {1, 3, 20}) {
     SCOPED_TRACE("t=" + std::to_string(t));

@@ -525,10 +525,8 @@ TEST_F(CudaParityTest, NormAndResidualFoldedIntoMatvecsMatchTheReference) {
 // short-block kernels (opt-in, kernels.h), which this backend turns on: ff 1024 and 4096 read
 // the row in 8-warp blocks, 5024 in K-split blocks (whose last block is not whole).
 TEST_F(CudaParityTest, SwigluHandsItsOutputQuantizedToTheDownMatvec) {
-  cuda::CudaBackendOptions options;
-  options.tuning.matvec_short = 15;
   std::string reason;
-  auto short_backend = test::cuda_backend_or_reason(reason, options);
+  auto short_backend = test::short_matvec_backend_or_reason(reason);
   ASSERT_TRUE(short_backend) << reason;
   cuda::CudaBackend& cuda = *short_backend;
   const int64_t dim = 512;
@@ -587,10 +585,8 @@ TEST_F(CudaParityTest, SwigluHandsItsOutputQuantizedToTheDownMatvec) {
 // stage before it as the GPU computed it; a norm output read before gate/up launches the held
 // pair in order; two tokens take the plain path.
 TEST_F(CudaParityTest, ResidualRowHandedQuantizedThroughTheNormToGateUp) {
-  cuda::CudaBackendOptions options;
-  options.tuning.matvec_short = 15;
   std::string reason;
-  auto short_backend = test::cuda_backend_or_reason(reason, options);
+  auto short_backend = test::short_matvec_backend_or_reason(reason);
   ASSERT_TRUE(short_backend) << reason;
   cuda::CudaBackend& cuda = *short_backend;
   const int64_t attn = 1024, ff = 1024;

@@ -26,6 +26,14 @@ inline std::unique_ptr<cuda::CudaBackend> cuda_backend_or_reason(
   return std::move(be).value();
 }
 
+// The same with every short-block matvec kind on (opt-in, kernels.h) and so the quantized
+// handoffs that go with them.
+inline std::unique_ptr<cuda::CudaBackend> short_matvec_backend_or_reason(std::string& reason) {
+  cuda::CudaBackendOptions o;
+  o.tuning.matvec_short = 15;
+  return cuda_backend_or_reason(reason, o);
+}
+
 // A f32 tensor in device memory with a host copy.
 struct DeviceTensor {
   BackendBuffer buffer;

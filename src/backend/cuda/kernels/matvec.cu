@@ -107,22 +107,7 @@ __global__ void __launch_bounds__(W * 32, kMinBlocks<F, R, kSwiglu, W>)
       if (more && !next_ready) load_round(next, gr, b0 + 32 * U);
       next_ready = false;
 #pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const int64_t b = b0 + 32 * u;
-        const bool valid = b < nb;  // past the end: the repeated last block, weighted 0
-        const int64_t bx = valid ? b : nb - 1;
-        const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
-        const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
-        const float2 s = xs[bx];
-#pragma unroll
-        for (int m = 0; m < kMats; ++m) {
-#pragma unroll
-          for (int r = 0; r < R; ++r) {
-            const float dot = dot_block<F>(cur[u][m][r], xa, xb, s);
-            acc[m][r] += valid ? dot : 0.0f;
-          }
-        }
-      }
+      for (int u = 0; u < U; ++u) accumulate_block<F>(cur[u], xq, xs, b0 + 32 * u, nb, acc);
       if (more) {
 #pragma unroll
         for (int u = 0; u < U; ++u) {

@@ -132,6 +132,27 @@ __device__ __forceinline__ float dot_block(const BlockBits<F>& w, const int4& xa
   }
 }
 
+// acc[m][r] += w[m][r] . x over weight block b (0 past the end, where the caller loaded the
+// last block again so that every lane stays on one path).
+template <WeightFormat F, int kMats, int R>
+__device__ __forceinline__ void accumulate_block(const BlockBits<F> (&w)[kMats][R],
+                                                 const int8_t* xq, const float2* xs, int64_t b,
+                                                 int64_t nb, float (&acc)[kMats][R]) {
+  const bool valid = b < nb;
+  const int64_t bx = valid ? b : nb - 1;
+  const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
+  const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
+  const float2 s = xs[bx];
+#pragma unroll
+  for (int m = 0; m < kMats; ++m) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float dot = dot_block<F>(w[m][r], xa, xb, s);
+      acc[m][r] += valid ? dot : 0.0f;
+    }
+  }
+}
+
 // The rows of a row group: R consecutive rows from base (partner 1), or for rotated NeoX
 // groups R/2 pairs (base + i, base + i + partner). Rows fit an int (2^31 rows of 32 columns
 // are 68 GB of q4_0).

@@ -92,22 +92,7 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
     for (int r = 0; r < RW; ++r) acc[m][r] = 0.0f;
   }
 #pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int64_t b = first_block + 32 * j;
-    const bool valid = b < nb;
-    const int64_t bx = valid ? b : nb - 1;
-    const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
-    const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
-    const float2 s = xs[bx];
-#pragma unroll
-    for (int m = 0; m < kMats; ++m) {
-#pragma unroll
-      for (int r = 0; r < RW; ++r) {
-        const float dot = dot_block<F>(bits[j][m][r], xa, xb, s);
-        acc[m][r] += valid ? dot : 0.0f;
-      }
-    }
-  }
+  for (int j = 0; j < J; ++j) accumulate_block<F>(bits[j], xq, xs, first_block + 32 * j, nb, acc);
   if constexpr (S > 1) {
     // The segments' sums in a fixed order; lane 0 of the group's first warp then holds each
     // total and the other lanes 0, so write_rows' warp sum returns it exactly.
