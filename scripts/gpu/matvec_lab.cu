@@ -24,6 +24,7 @@ cudaError_t matvec_init();  // matvec.cu
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace hearth::cuda;
@@ -138,8 +139,25 @@ __global__ void quantize_x_kernel(const float* x, int k, int8_t* xq, float2* xs)
   quantize_block_x(x, k, xq, xs);
 }
 
-template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false>
-__global__ void __launch_bounds__(W * 32) short_blocks(Params p) {
+// A kernel argument of hearth's Batch size (its 128 rope frequencies), to time what a large
+// argument costs a launch.
+struct PaddedParams {
+  Params p;
+  double pad[160];
+};
+__device__ __forceinline__ const Params& params_of(const Params& p) {
+  return p;
+}
+__device__ __forceinline__ const Params& params_of(const PaddedParams& p) {
+  return p.p;
+}
+
+// kChecks: hearth's short kernel's bounds handling (64-bit block indices clamped to the row's
+// last block, products of blocks past the end selected away), to time what it costs.
+template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false,
+          class P = Params, bool kChecks = false>
+__global__ void __launch_bounds__(W * 32) short_blocks(P arg) {
+  const Params& p = params_of(arg);
   constexpr int M = kSwiglu ? 2 : 1;
   constexpr int RS = W / S;
   static_assert(W % S == 0);
@@ -195,14 +213,31 @@ __global__ void __launch_bounds__(W * 32) short_blocks(Params p) {
   }
 #pragma unroll
   for (int j = 0; j < J; ++j) {
-    const int b = seg * 32 * J + lane + 32 * j;
-    const int4 xa = *reinterpret_cast<const int4*>(xq + b * 32);
-    const int4 xb = *reinterpret_cast<const int4*>(xq + b * 32 + 16);
-    const float2 s = xs[b];
+    if constexpr (kChecks) {
+      const int64_t b = int64_t{seg} * 32 * J + lane + 32 * j;
+      const bool valid = b < nb;
+      const int64_t bx = valid ? b : nb - 1;
+      const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
+      const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
+      const float2 s = xs[bx];
 #pragma unroll
-    for (int m = 0; m < M; ++m) {
+      for (int m = 0; m < M; ++m) {
 #pragma unroll
-      for (int r = 0; r < RW; ++r) acc[m][r] += dot_q4(q[m][r][j], d[m][r][j], xa, xb, s);
+        for (int r = 0; r < RW; ++r) {
+          const float dot = dot_q4(q[m][r][j], d[m][r][j], xa, xb, s);
+          acc[m][r] += valid ? dot : 0.0f;
+        }
+      }
+    } else {
+      const int b = seg * 32 * J + lane + 32 * j;
+      const int4 xa = *reinterpret_cast<const int4*>(xq + b * 32);
+      const int4 xb = *reinterpret_cast<const int4*>(xq + b * 32 + 16);
+      const float2 s = xs[b];
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+#pragma unroll
+        for (int r = 0; r < RW; ++r) acc[m][r] += dot_q4(q[m][r][j], d[m][r][j], xa, xb, s);
+      }
     }
   }
 #pragma unroll
@@ -344,18 +379,23 @@ const char* kKindNames[] = {"qkv", "o", "gate_up", "down", "head"};
 // One launch: the kernel, its block, its rows a block, its shared bytes.
 struct Config {
   std::string name;
-  void (*kernel)(Params);
+  const void* kernel;
+  bool padded;
   int threads;
   int rows_per_block;
   int k;
   int xmode;
   bool qout;
+  size_t extra_smem = 0;  // dynamic shared memory requested and unused
 };
 
-template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false>
+template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false,
+          class P = Params, bool kChecks = false>
 Config config(const char* name) {
   return Config{name,
-                short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout>,
+                reinterpret_cast<const void*>(
+                    short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout, P, kChecks>),
+                std::is_same_v<P, PaddedParams>,
                 W * 32,
                 W / S * RW,
                 J * S * 32 * 32,
@@ -407,14 +447,18 @@ void launch(const Config& c, const Params& p, cudaStream_t s, bool pdl) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3((p.w[0].rows + c.rows_per_block - 1) / c.rows_per_block);
   cfg.blockDim = dim3(c.threads);
-  cfg.dynamicSmemBytes = c.xmode >= 1 ? size_t(p.w[0].nb) * 40 : 0;
+  cfg.dynamicSmemBytes = (c.xmode >= 1 ? size_t(p.w[0].nb) * 40 : 0) + c.extra_smem;
   cfg.stream = s;
   cudaLaunchAttribute attr{};
   attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr.val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = &attr;
   cfg.numAttrs = pdl ? 1 : 0;
-  CHECK(cudaLaunchKernelEx(&cfg, c.kernel, p));
+  PaddedParams padded{};
+  padded.p = p;
+  Params plain = p;
+  void* args[] = {c.padded ? static_cast<void*>(&padded) : static_cast<void*>(&plain)};
+  CHECK(cudaLaunchKernelExC(&cfg, c.kernel, args));
 }
 
 double graph_seconds(const std::function<void(cudaStream_t)>& record, int iters) {
@@ -631,6 +675,32 @@ int main(int argc, char** argv) {
        {config<4, 4, 4, 1, false, 0>("4w4r"), config<4, 4, 4, 1, false, 0>("4w4r"),
         config<16, 2, 4, 1, true, 0>("16w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
         config<4, 4, 4, 1, false, 0>("4w4r")}});
+
+  plans.push_back(
+      {"K+pad: plan K with a kernel argument of hearth's Batch size",
+       {config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
+        config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
+        config<16, 2, 4, 1, true, 0, false, PaddedParams>("16w2r-swiglu-pad"),
+        config<4, 2, 7, 2, false, 0, false, PaddedParams>("4w2r-S2-pad"),
+        config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad")}});
+  {
+    Plan smem = *std::find_if(plans.begin(), plans.end(),
+                              [](const Plan& p) { return p.name.rfind("K:", 0) == 0; });
+    smem.name = "K+smem: plan K, every block asking for 5 KB of shared memory it does not use";
+    for (Config& c : smem.c) c.extra_smem = 5120;
+    plans.push_back(smem);
+    Plan mixed = smem;
+    mixed.name = "K+smem(gate/up): plan K, gate/up alone asking for 5 KB";
+    for (int k = 0; k < kKinds; ++k) mixed.c[k].extra_smem = k == kGateUp ? 5120 : 0;
+    plans.push_back(mixed);
+  }
+  plans.push_back(
+      {"K+checks: plan K with hearth's bounds handling",
+       {config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
+        config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
+        config<16, 2, 4, 1, true, 0, false, Params, true>("16w2r-swiglu-chk"),
+        config<4, 2, 7, 2, false, 0, false, Params, true>("4w2r-S2-chk"),
+        config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk")}});
 
   for (const Plan& plan : plans) {
     bool ok = true;

@@ -89,8 +89,10 @@ struct BlockBits {
   uint16_t m;
 };
 
-template <WeightFormat F>
-__device__ __forceinline__ void load_block(const DeviceMatrix& w, int64_t b, BlockBits<F>& out) {
+// I: the block index's type; the short kernel's int (a matrix under 2^31 blocks) keeps its
+// address arithmetic, all of it before the loads issue, in 32 bits.
+template <WeightFormat F, class I>
+__device__ __forceinline__ void load_block(const DeviceMatrix& w, I b, BlockBits<F>& out) {
   const int4* q = static_cast<const int4*>(w.quants) + (F == WeightFormat::kQ8_0 ? 2 * b : b);
   out.q[0] = load_stream(q);
   if constexpr (F == WeightFormat::kQ8_0) out.q[1] = load_stream(q + 1);
@@ -134,12 +136,12 @@ __device__ __forceinline__ float dot_block(const BlockBits<F>& w, const int4& xa
 
 // acc[m][r] += w[m][r] . x over weight block b (0 past the end, where the caller loaded the
 // last block again so that every lane stays on one path).
-template <WeightFormat F, int kMats, int R>
+template <WeightFormat F, int kMats, int R, class I>
 __device__ __forceinline__ void accumulate_block(const BlockBits<F> (&w)[kMats][R],
-                                                 const int8_t* xq, const float2* xs, int64_t b,
-                                                 int64_t nb, float (&acc)[kMats][R]) {
+                                                 const int8_t* xq, const float2* xs, I b, I nb,
+                                                 float (&acc)[kMats][R]) {
   const bool valid = b < nb;
-  const int64_t bx = valid ? b : nb - 1;
+  const I bx = valid ? b : nb - 1;
   const int4 xa = *reinterpret_cast<const int4*>(xq + bx * 32);
   const int4 xb = *reinterpret_cast<const int4*>(xq + bx * 32 + 16);
   const float2 s = xs[bx];
@@ -347,16 +349,6 @@ __device__ __forceinline__ void write_normed_row(const Batch& batch, float scale
 __device__ __forceinline__ float norm_scale(const Batch& batch, float ss_part, float* scratch) {
   const float ss = block_sum(ss_part, scratch);
   const float scale = rsqrtf(ss / static_cast<float>(batch.k) + batch.norm_eps);
-  write_normed_row(batch, scale);
-  return scale;
-}
-
-// The same scale from a handed-over row's sums of squares per 32 (every lane of the warp gets
-// it; each warp sums them itself, so no block barrier), block 0 writing the normed row.
-__device__ __forceinline__ float handed_norm_scale(const Batch& batch, int lane) {
-  float ss = 0.0f;
-  for (int64_t i = lane; i < batch.k / 32; i += 32) ss += batch.quantized_x_sum_squares[i];
-  const float scale = rsqrtf(warp_sum(ss) / static_cast<float>(batch.k) + batch.norm_eps);
   write_normed_row(batch, scale);
   return scale;
 }

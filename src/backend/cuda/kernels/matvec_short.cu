@@ -28,12 +28,15 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
   __shared__ float segment_sums[S > 1 ? kGroups * S * kMats * RW : 1];
   __shared__ float out_rows[kQuantizedY ? 32 : 1];
   __shared__ float reduce_scratch[32];
-  const int64_t nb = batch.k / 32;
+  // 32-bit block and row indices (a matrix holds under 2^31 blocks): the address arithmetic in
+  // front of the loads is what a block spends before its first request leaves.
+  const int nb = static_cast<int>(batch.k / 32);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int slot = warp / S, segment = warp % S;
-  const int64_t groups = batch.group_end[batch.n_targets - 1];
-  const int64_t g = int64_t{blockIdx.x} * kGroups + slot;
-  double2* rope_table = reinterpret_cast<double2*>(smem + rope_table_offset(batch.k));
+  const int groups = static_cast<int>(batch.group_end[batch.n_targets - 1]);
+  const int g = static_cast<int>(blockIdx.x) * kGroups + slot;
+  double2* rope_table =
+      reinterpret_cast<double2*>(smem + (kQuantizedX ? 0 : rope_table_offset(batch.k)));
   allow_next_kernel();
   fill_rope_table(batch, rope_table);
 
@@ -41,20 +44,29 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
   // hoist the wait above them.
   BlockBits<F> bits[J][kMats][RW];
   GroupRows gr{};
-  const int64_t first_block = int64_t{segment} * 32 * J + lane;
+  const int first_block = segment * 32 * J + lane;
   if (g < groups) {
     gr = locate_group(batch, g, RW);
     const DeviceMatrix& w0 = batch.w[gr.target];
     const DeviceMatrix& w1 = batch.w[kSwiglu ? 1 : gr.target];
+    const int last_row = static_cast<int>(w0.rows) - 1;
 #pragma unroll
     for (int r = 0; r < RW; ++r) {
-      const int64_t row_base = min(gr.row(r), w0.rows - 1) * nb;
+      const int row_base = min(static_cast<int>(gr.row(r)), last_row) * nb;
 #pragma unroll
       for (int j = 0; j < J; ++j) {
-        const int64_t b = min(first_block + 32 * j, nb - 1);  // past the end: a repeat, unused
-        load_block<F>(w0, row_base + b, bits[j][0][r]);
-        if constexpr (kSwiglu) load_block<F>(w1, row_base + b, bits[j][1][r]);
+        const int b = row_base + min(first_block + 32 * j, nb - 1);  // past the end: unused
+        load_block<F>(w0, b, bits[j][0][r]);
+        if constexpr (kSwiglu) load_block<F>(w1, b, bits[j][1][r]);
       }
+    }
+  }
+  // The next norm's weight for the quantized output: a weight, so it need not wait.
+  float out_norm_weight = 1.0f;
+  if constexpr (kQuantizedY) {
+    if (warp == 0 && batch.quantized_y_norm_weight != nullptr &&
+        int64_t{blockIdx.x} * 32 < batch.w[0].rows) {
+      out_norm_weight = batch.quantized_y_norm_weight[blockIdx.x * 32 + lane];
     }
   }
   wait_for_previous_kernel();
@@ -67,9 +79,11 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
   float scale = 1.0f;
   const int8_t* xq = batch.quantized_x;
   const float2* xs = batch.quantized_x_scales;
-  if constexpr (kQuantizedX) {
-    if (batch.quantized_x_sum_squares != nullptr) scale = handed_norm_scale(batch, lane);
-  } else {
+  // A handed-over norm: this lane's blocks' sums of squares, requested with its x blocks (the
+  // lanes of a warp cover x: S is 1 and J x 32 >= nb where the shape takes a handed norm).
+  const bool handed_norm = kQuantizedX && S == 1 && batch.quantized_x_sum_squares != nullptr;
+  float handed_ss = 0.0f;
+  if constexpr (!kQuantizedX) {
     int8_t* sq = reinterpret_cast<int8_t*>(smem);
     float2* ss = reinterpret_cast<float2*>(smem + batch.k);
     if (batch.norm_weight != nullptr) {
@@ -83,6 +97,12 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
     __syncthreads();
     xq = sq;
     xs = ss;
+  } else if (handed_norm) {
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const int b = first_block + 32 * j;
+      if (b < nb) handed_ss += batch.quantized_x_sum_squares[b];
+    }
   }
 
   float acc[kMats][RW];
@@ -93,6 +113,10 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
   }
 #pragma unroll
   for (int j = 0; j < J; ++j) accumulate_block<F>(bits[j], xq, xs, first_block + 32 * j, nb, acc);
+  if (handed_norm) {
+    scale = rsqrtf(warp_sum(handed_ss) / static_cast<float>(batch.k) + batch.norm_eps);
+    write_normed_row(batch, scale);
+  }
   if constexpr (S > 1) {
     // The segments' sums in a fixed order; lane 0 of the group's first warp then holds each
     // total and the other lanes 0, so write_rows' warp sum returns it exactly.
@@ -130,7 +154,7 @@ __global__ void __launch_bounds__(W * 32, 512 / (W * 32) > 0 ? 512 / (W * 32) : 
       if (batch.quantized_y_norm_weight != nullptr) {
         const float ss = warp_sum(v * v);
         if (lane == 0) batch.quantized_y_sum_squares[blockIdx.x] = ss;
-        v *= batch.quantized_y_norm_weight[row0 + lane];
+        v *= out_norm_weight;
       }
       quantize_group(v, lane, batch.quantized_y + row0, batch.quantized_y_scales + blockIdx.x);
     }
@@ -202,6 +226,8 @@ bool short_matvec_takes(const LaunchContext& ctx, const Batch& batch) {
   // A long row quantized in every block's prologue costs more than the short blocks save
   // (matvec_lab.cu, plan H): K-split blocks only read an x handed over quantized.
   if (kind == 4 && batch.quantized_x == nullptr) return false;
+  // A handed-over norm's sums are read by the lanes of one warp covering x (S = 1).
+  if (batch.quantized_x_sum_squares != nullptr && nb > 128) return false;
   // A quantized output needs whole blocks of 32 rows of one target.
   if (batch.quantized_y != nullptr &&
       (batch.n_targets != 1 || batch.w[0].rows % 32 != 0 || nb > 128)) {
@@ -221,7 +247,8 @@ cudaError_t launch_short_matvec(const LaunchContext& ctx, Batch& batch) {
   const size_t table = batch.rope_position != nullptr
                            ? static_cast<size_t>(batch.rope_dim / 2) * sizeof(double2)
                            : 0;
-  const size_t smem = rope_table_offset(batch.k) + table;
+  // x's shared copy only where the block quantizes it.
+  const size_t smem = (batch.quantized_x != nullptr ? 0 : rope_table_offset(batch.k)) + table;
   const int64_t blocks = (groups + shape.groups_per_block - 1) / shape.groups_per_block;
   return launch_kernel(ctx, shape.kernel, dim3(static_cast<unsigned>(blocks)),
                        dim3(static_cast<unsigned>(shape.warps * 32)), smem, batch);
