@@ -392,15 +392,15 @@ struct Config {
 template <int W, int RW, int J, int S, bool kSwiglu, int XMODE, bool kQout = false,
           class P = Params, bool kChecks = false>
 Config config(const char* name) {
-  return Config{name,
-                reinterpret_cast<const void*>(
-                    short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout, P, kChecks>),
-                std::is_same_v<P, PaddedParams>,
-                W * 32,
-                W / S * RW,
-                J * S * 32 * 32,
-                XMODE,
-                kQout};
+  return Config{
+      name,
+      reinterpret_cast<const void*>(short_blocks<W, RW, J, S, kSwiglu, XMODE, kQout, P, kChecks>),
+      std::is_same_v<P, PaddedParams>,
+      W * 32,
+      W / S * RW,
+      J * S * 32 * 32,
+      XMODE,
+      kQout};
 }
 
 struct Plan {
@@ -676,13 +676,12 @@ int main(int argc, char** argv) {
         config<16, 2, 4, 1, true, 0>("16w2r-swiglu"), config<4, 2, 7, 2, false, 0>("4w2r-S2"),
         config<4, 4, 4, 1, false, 0>("4w4r")}});
 
-  plans.push_back(
-      {"K+pad: plan K with a kernel argument of hearth's Batch size",
-       {config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
-        config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
-        config<16, 2, 4, 1, true, 0, false, PaddedParams>("16w2r-swiglu-pad"),
-        config<4, 2, 7, 2, false, 0, false, PaddedParams>("4w2r-S2-pad"),
-        config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad")}});
+  plans.push_back({"K+pad: plan K with a kernel argument of hearth's Batch size",
+                   {config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
+                    config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad"),
+                    config<16, 2, 4, 1, true, 0, false, PaddedParams>("16w2r-swiglu-pad"),
+                    config<4, 2, 7, 2, false, 0, false, PaddedParams>("4w2r-S2-pad"),
+                    config<4, 4, 4, 1, false, 0, false, PaddedParams>("4w4r-pad")}});
   {
     Plan smem = *std::find_if(plans.begin(), plans.end(),
                               [](const Plan& p) { return p.name.rfind("K:", 0) == 0; });
@@ -694,13 +693,12 @@ int main(int argc, char** argv) {
     for (int k = 0; k < kKinds; ++k) mixed.c[k].extra_smem = k == kGateUp ? 5120 : 0;
     plans.push_back(mixed);
   }
-  plans.push_back(
-      {"K+checks: plan K with hearth's bounds handling",
-       {config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
-        config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
-        config<16, 2, 4, 1, true, 0, false, Params, true>("16w2r-swiglu-chk"),
-        config<4, 2, 7, 2, false, 0, false, Params, true>("4w2r-S2-chk"),
-        config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk")}});
+  plans.push_back({"K+checks: plan K with hearth's bounds handling",
+                   {config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
+                    config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk"),
+                    config<16, 2, 4, 1, true, 0, false, Params, true>("16w2r-swiglu-chk"),
+                    config<4, 2, 7, 2, false, 0, false, Params, true>("4w2r-S2-chk"),
+                    config<4, 4, 4, 1, false, 0, false, Params, true>("4w4r-chk")}});
 
   for (const Plan& plan : plans) {
     bool ok = true;

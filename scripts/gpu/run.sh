@@ -30,6 +30,7 @@
 #   short_kinds  the short-block matvecs by kind, with fusions, PDL or graphs off
 #   profile_short  ncu of a step's kernels with the short-block and the resident matvecs
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
+#   mma       the tensor-core decode attention against the CUDA-core one (32k, 8k, tg128, qwen3-8b)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
 set -uo pipefail
@@ -397,6 +398,26 @@ phase_profile32k() {
   ncu_bench attn32k decode_attention 4 \
     gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct \
     -p 0 -g 2 -d 32768 -b 4096 -n 1
+}
+
+# The decode attention on the tensor cores (attention_decode_mma.cu) against the CUDA-core kernel
+# (HEARTH_CUDA_ATTN_MMA=0), alternated twice at 32k, 8k and tg128; the grid sized for 2 blocks a
+# multiprocessor (the mma kernel's residency) too.
+phase_mma() {
+  for rep in 1 2; do
+    hb mma${rep}_d32k_mma llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_MMA=0 hb mma${rep}_d32k_cores llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  done
+  HEARTH_CUDA_ATTN_BLOCKS_PER_SM=2 hb mma_d32k_mma_grid2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_BLOCKS_PER_SM=3 hb mma_d32k_mma_grid3 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  for rep in 1 2; do
+    hb mma${rep}_d8k_mma llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_MMA=0 hb mma${rep}_d8k_cores llama3-8b -p 0 -g 32 -d 8192 -b 4096 -n 3
+    hb mma${rep}_tg128_mma llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_ATTN_MMA=0 hb mma${rep}_tg128_cores llama3-8b -p 0 -g 128 -n 3
+  done
+  hb mma_qwen_d32k_mma qwen3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+  HEARTH_CUDA_ATTN_MMA=0 hb mma_qwen_d32k_cores qwen3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
 }
 
 PHASES=("$@")

@@ -10,8 +10,7 @@
 // every position (CUDA graphs); so is the number of splits in use (one per keys_per_split live
 // keys, at most the grid's; one alone up to attention_single_split_keys): a short context is not
 // spread over 64 blocks whose merge would cost more than the keys.
-#include "backend/cuda/kernels/device_common.cuh"
-#include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/attention_decode_split.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -20,9 +19,7 @@
 namespace hearth::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
-constexpr int kMaxSplits = 256;
+using namespace attention_detail;
 
 // One key of the online softmax for one query head: its score (summed over the warp's lanes),
 // then the running max m, sum l and weighted values o updated.
@@ -267,69 +264,6 @@ __device__ __forceinline__ void rotate_lane_dims(float (&x)[DPL], int lane, cons
   }
 }
 
-// The splits of one (token, kv head) merged by the last block to finish them: warp w takes the
-// heads w, w + kWarps, ..., its lanes read every split's (max, sum) at once and leave each
-// split's weight exp(m_s - M) in w and the head's total sum in l; then each thread adds up
-// weight x values for 4 consecutive dims of a head, 8 splits' float4 loads in flight. (The
-// previous merge read the splits one after another per element: a chain of L2 round trips in
-// the one block of the kv head still running.)
-template <int GMAX, int kHeadDim>
-__device__ __forceinline__ void merge_splits(const AttentionArgs& a, int64_t head0, int group,
-                                             int splits, int grid_splits, const float* scratch,
-                                             float (&w)[GMAX][kMaxSplits], float (&l)[GMAX]) {
-  constexpr int64_t stride = kHeadDim + 4;
-  constexpr int kPerLane = kMaxSplits / 32;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int g = warp; g < group; g += kWarps) {
-    const float* src = scratch + (head0 + g) * grid_splits * stride;
-    float ms[kPerLane], ls[kPerLane];
-    float mx = -INFINITY;
-#pragma unroll
-    for (int i = 0; i < kPerLane; ++i) {
-      const int s = lane + 32 * i;
-      ms[i] = s < splits ? __ldcg(src + s * stride) : -INFINITY;
-      ls[i] = s < splits ? __ldcg(src + s * stride + 1) : 0.0f;
-      mx = fmaxf(mx, ms[i]);
-    }
-    mx = warp_max(mx);
-    float total = 0.0f;
-#pragma unroll
-    for (int i = 0; i < kPerLane; ++i) {
-      const float f = ms[i] == -INFINITY ? 0.0f : __expf(ms[i] - mx);
-      total += ls[i] * f;
-      if (lane + 32 * i < splits) w[g][lane + 32 * i] = f;
-    }
-    total = warp_sum(total);
-    if (lane == 0) l[g] = total;
-  }
-  __syncthreads();
-  constexpr int kQuads = kHeadDim / 4;
-  for (int idx = threadIdx.x; idx < group * kQuads; idx += kThreads) {
-    const int g = idx / kQuads, d = (idx % kQuads) * 4;
-    const float* src = scratch + (head0 + g) * grid_splits * stride + 4 + d;
-    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    const auto add = [&](const float4& v, float f) {
-      acc.x += f * v.x;
-      acc.y += f * v.y;
-      acc.z += f * v.z;
-      acc.w += f * v.w;
-    };
-    int s = 0;
-    for (; s + 8 <= splits; s += 8) {
-      float4 v[8];
-#pragma unroll
-      for (int j = 0; j < 8; ++j)
-        v[j] = __ldcg(reinterpret_cast<const float4*>(src + (s + j) * stride));
-#pragma unroll
-      for (int j = 0; j < 8; ++j) add(v[j], w[g][s + j]);
-    }
-    for (; s < splits; ++s) add(__ldcg(reinterpret_cast<const float4*>(src + s * stride)), w[g][s]);
-    const float inv = 1.0f / l[g];
-    *reinterpret_cast<float4*>(a.out + (head0 + g) * kHeadDim + d) =
-        make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
-  }
-}
-
 // KV: the cache's element type (float or __half). U: keys per softmax update
 // (KernelTuning::attention_keys_in_flight). S: rounds of U keys a warp holds in registers, S - 1
 // of them loading while one is used (KernelTuning::attention_load_stages). kRope: the fused
@@ -339,12 +273,8 @@ __global__ void __launch_bounds__(kThreads)
     decode_attention_kernel(AttentionArgs a, int splits, float* scratch, int* counters,
                             DecodeRope rope) {
   constexpr int kHeadDim = DPL * 32;
-  __shared__ float part_ml[kWarps][GMAX][2];
-  __shared__ float part_o[kWarps][GMAX][kHeadDim];
-  __shared__ int is_last;
+  __shared__ SplitShared<GMAX, kHeadDim> sh;
   __shared__ float warp_shared[kWarps][2 * 32];  // softmax_keys' probabilities and rescales
-  __shared__ float merge_w[GMAX][kMaxSplits];    // merge_splits' weight of each split
-  __shared__ float merge_l[GMAX];
   const int kvh = blockIdx.x, split = blockIdx.y;
   const int64_t t = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -477,90 +407,29 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int g = 0; g < GMAX; ++g) {
     if (lane == 0) {
-      part_ml[warp][g][0] = m[g];
-      part_ml[warp][g][1] = l[g];
+      sh.part_ml[warp][g][0] = m[g];
+      sh.part_ml[warp][g][1] = l[g];
     }
 #pragma unroll
-    for (int d = 0; d < DPL; ++d) part_o[warp][g][lane * DPL + d] = o[g][d];
+    for (int d = 0; d < DPL; ++d) sh.part_o[warp][g][lane * DPL + d] = o[g][d];
   }
   __syncthreads();
-  // One split (a short context; uniform per launch): its result is the output, with no scratch,
-  // counter or second pass.
-  const bool alone = splits == 1;
   // Fused rope: once every split has read q, the rotated q replaces it (the last block's job).
   const auto rewrite_q = [&] {
-    if (!fused || warp != 0) return;
-    for (int g = 0; g < group; ++g) {
-      float* qh = const_cast<float*>(a.q) + (head0 + g) * kHeadDim + lane * DPL;
-      float x[DPL];
+    if constexpr (fused) {
+      for (int g = 0; warp == 0 && g < group; ++g) {
+        float* qh = const_cast<float*>(a.q) + (head0 + g) * kHeadDim + lane * DPL;
+        float x[DPL];
 #pragma unroll
-      for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
-      rotate_lane_dims<DPL>(x, lane, rope.p, cs, sn);
+        for (int d = 0; d < DPL; ++d) x[d] = __ldcg(qh + d);
+        rotate_lane_dims<DPL>(x, lane, rope.p, cs, sn);
 #pragma unroll
-      for (int d = 0; d < DPL; ++d) qh[d] = x[d];
+        for (int d = 0; d < DPL; ++d) qh[d] = x[d];
+      }
     }
   };
-  // Per (token, head, split): max, sum, two floats of padding, values (16-byte aligned rows).
-  const int64_t stride = kHeadDim + 4;
-  for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
-    const int g = idx / kHeadDim, d = idx % kHeadDim;
-    float mx = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, part_ml[w][g][0]);
-    float sum = 0.0f, val = 0.0f;
-    if (mx > -INFINITY) {
-      for (int w = 0; w < kWarps; ++w) {
-        const float f = __expf(part_ml[w][g][0] - mx);
-        sum += part_ml[w][g][1] * f;
-        val += part_o[w][g][d] * f;
-      }
-    }
-    if (alone) {  // every key is in this block: sum > 0
-      a.out[(head0 + g) * kHeadDim + d] = val / sum;
-      continue;
-    }
-    float* dst = scratch + ((head0 + g) * grid_splits + split) * stride;
-    if (d == 0) {
-      dst[0] = mx;
-      dst[1] = sum;
-    }
-    dst[4 + d] = val;
-  }
-
-  if (alone) {
-    rewrite_q();
-    return;
-  }
-  // The last split of this (token, kv head) to finish merges all splits.
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    const int done = atomicAdd(&counters[t * a.n_kv_heads + kvh], 1);
-    is_last = done == splits - 1;
-  }
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
-  if (a.fast_merge) {
-    merge_splits<GMAX, kHeadDim>(a, head0, group, splits, grid_splits, scratch, merge_w, merge_l);
-  } else {
-    for (int idx = threadIdx.x; idx < group * kHeadDim; idx += kThreads) {
-      const int g = idx / kHeadDim, d = idx % kHeadDim;
-      const float* src = scratch + (head0 + g) * grid_splits * stride;
-      float mx = -INFINITY;
-      for (int s = 0; s < splits; ++s) mx = fmaxf(mx, __ldcg(src + s * stride));
-      float sum = 0.0f, val = 0.0f;
-      for (int s = 0; s < splits; ++s) {
-        const float ms = __ldcg(src + s * stride);
-        if (ms == -INFINITY) continue;
-        const float f = __expf(ms - mx);
-        sum += __ldcg(src + s * stride + 1) * f;
-        val += __ldcg(src + s * stride + 4 + d) * f;
-      }
-      a.out[(head0 + g) * kHeadDim + d] = val / sum;
-    }
-  }
-  rewrite_q();
-  if (threadIdx.x == 0) counters[t * a.n_kv_heads + kvh] = 0;
+  finish_split<GMAX, kHeadDim>(a, sh, t, kvh, split, splits, grid_splits, head0, group, scratch,
+                               counters, rewrite_q);
 }
 
 template <typename KV, int DPL, int U, int S>
@@ -663,6 +532,9 @@ cudaError_t attention_decode(const LaunchContext& ctx, const AttentionArgs& args
   a.batched_softmax = ctx.tuning.attention_batched_softmax;
   // merge_splits stores float4s: an output view off 16-byte alignment takes the other merge.
   a.fast_merge = ctx.tuning.attention_fast_merge && reinterpret_cast<uintptr_t>(args.out) % 16 == 0;
+  if (ctx.tuning.attention_mma && decode_attention_mma_supports(a, rope != nullptr)) {
+    return launch_decode_attention_mma(ctx, a, splits, scratch, counters);
+  }
   return a.kv == KvFormat::kF16 ? launch_kv<__half>(ctx, a, splits, scratch, counters, r)
                                 : launch_kv<float>(ctx, a, splits, scratch, counters, r);
 }

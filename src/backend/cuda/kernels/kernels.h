@@ -29,6 +29,7 @@ struct KernelTuning {
   int attention_load_stages = 3;          // decode attention, 2 keys: rounds in registers (2-4)
   bool attention_batched_softmax = true;  // decode attention: softmax_keys over those keys
   bool attention_fast_merge = true;       // decode attention: merge_splits (else split by split)
+  bool attention_mma = true;              // decode attention, f16 cache, 128-dim heads: mma
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
 };

@@ -1,0 +1,232 @@
+// Decode attention on the tensor cores, for f16 caches of 128-dim heads with up to 8 query heads a
+// kv head. The CUDA-core kernel (attention_decode.cu) spends ~75 instructions a key on the
+// softmax's shuffles and exchanges and is issue-bound at long context; here a warp takes 16 keys
+// at a time and two m16n8k16 products (f16 in, f32 out) do the arithmetic:
+//   scores (16 keys x 8 heads) = K tile (16 x 128) . Q^T, eight k-steps of 16 dims;
+//   O^T (128 dims x 8 heads) += V^T (128 x 16 keys) . P^T, eight tiles of 16 dims.
+// Q is rounded to f16 once (scaled), the probabilities P to f16 per tile, as the prefill flash
+// attention does; the softmax stays f32 and online per head. Layouts, with r = lane / 4 and
+// c = lane % 4 (the mma fragments' row group and column pair):
+//  - a lane loads rows r and r + 8 of the tile, 16 bytes at dims 32i + 8c (i = 0..3), for K and
+//    for V. The dot product over dims is order-free, so K's A fragment for k-step 2i + h takes
+//    those halves 4h..4h+3 as its columns 2c, 2c+1 and 2c+8, 2c+9, and Q's B fragment (head r)
+//    the same dims of q: no shuffles, no shared memory;
+//  - the scores' C fragment is (keys r, r + 8) x (heads 2c, 2c + 1): each lane's softmax covers
+//    two heads; the max over a tile is a reduction over the 8 lanes of a column pair;
+//  - P^T's B fragment (keys 2c.., head r) is the transpose of the scores' layout, one movmatrix
+//    per 8 keys; V^T's A fragments are V's 8x8 sub-tiles transposed by movmatrix, so the dims of
+//    an output row are a permutation known at compile time (out_dim);
+//  - the output C fragment is (dims) x (heads 2c, 2c + 1), the heads of the lane's softmax, so
+//    the rescale needs no exchange.
+// Each warp leaves (max, sum, values) per head in shared memory and the split ends as the other
+// kernel's does (finish_split). One tile of keys is loaded ahead (8 KB a warp in flight).
+#include "backend/cuda/kernels/attention_decode_split.cuh"
+
+namespace hearth::cuda::attention_detail {
+namespace {
+
+constexpr int kHeadDim = 128;
+constexpr int kGroupMax = 8;  // query heads a kv head (the n of m16n8k16)
+constexpr int kTileKeys = 16;
+
+__device__ __forceinline__ void mma_16816(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2,
+                                          uint32_t a3, uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The 8x8 matrix of halves a warp holds (lane: row lane / 4, columns 2 (lane % 4) + {0, 1})
+// transposed.
+__device__ __forceinline__ uint32_t transpose8x8(uint32_t x) {
+  uint32_t y;
+  asm("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;" : "=r"(y) : "r"(x));
+  return y;
+}
+
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+__device__ __forceinline__ uint32_t word(const int4& v, int j) {
+  return static_cast<uint32_t>(j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w);
+}
+
+// Row `row` (0..7) of V^T's sub-tile (i, j) after movmatrix: the dim it stands for.
+__device__ __forceinline__ int out_dim(int i, int j, int row) {
+  return 32 * i + (row >> 1) * 8 + 2 * j + (row & 1);
+}
+
+// A lane's part of a tile: rows r and r + 8, dims 32i + 8c .. + 8, of K and V.
+struct KvTile {
+  int4 k[2][4];
+  int4 v[2][4];
+};
+
+__device__ __forceinline__ void load_tile(const __half* kbase, const __half* vbase, int64_t row,
+                                          int64_t j0, int64_t last, int r, KvTile& t) {
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    const int64_t j = min(j0 + 8 * s + r, last);  // past the end: loaded, then masked
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      t.k[s][i] = load_stream(reinterpret_cast<const int4*>(kbase + j * row + 32 * i));
+      t.v[s][i] = load_stream(reinterpret_cast<const int4*>(vbase + j * row + 32 * i));
+    }
+  }
+}
+
+__global__ void __launch_bounds__(kThreads, 2)
+    decode_attention_mma_kernel(AttentionArgs a, int splits, float* scratch, int* counters) {
+  __shared__ SplitShared<kGroupMax, kHeadDim> sh;
+  const int kvh = blockIdx.x, split = blockIdx.y;
+  const int64_t t = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int r = lane >> 2, c = lane & 3;
+  const int group = static_cast<int>(a.n_heads / a.n_kv_heads);
+  allow_next_kernel();
+  wait_for_previous_kernel();
+
+  const int64_t n_keys = int64_t{a.positions[t]} + 1;
+  const int grid_splits = splits;  // the scratch layout: every token has the grid's splits
+  if (n_keys <= a.single_split_keys) {
+    splits = 1;
+  } else if (a.keys_per_split > 0) {
+    const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
+    splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
+  }
+  if (split >= splits) return;  // uniform per block, before any barrier or counter
+  const int64_t begin = n_keys * split / splits, end = n_keys * (split + 1) / splits;
+  const int64_t head0 = t * a.n_heads + int64_t{kvh} * group;
+
+  // Q's B fragments (head r), scaled and rounded to f16; zero for heads past the group.
+  uint32_t qb[8][2];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float x[8] = {};
+    if (r < group) {
+      const float4* p =
+          reinterpret_cast<const float4*>(a.q + (head0 + r) * kHeadDim + 32 * i + 8 * c);
+      const float4 lo = __ldg(p), hi = __ldg(p + 1);
+      x[0] = lo.x, x[1] = lo.y, x[2] = lo.z, x[3] = lo.w;
+      x[4] = hi.x, x[5] = hi.y, x[6] = hi.z, x[7] = hi.w;
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      qb[2 * i + h][0] = pack_half2(x[4 * h] * a.scale, x[4 * h + 1] * a.scale);
+      qb[2 * i + h][1] = pack_half2(x[4 * h + 2] * a.scale, x[4 * h + 3] * a.scale);
+    }
+  }
+
+  const int64_t row = a.n_kv_heads * kHeadDim;
+  const __half* kbase = static_cast<const __half*>(a.keys) + int64_t{kvh} * kHeadDim + 8 * c;
+  const __half* vbase = static_cast<const __half*>(a.values) + int64_t{kvh} * kHeadDim + 8 * c;
+  float acc[8][4] = {};  // O^T tile 2i + h: dims out_dim(i, 2h | 2h + 1, r), heads 2c, 2c + 1
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // heads 2c, 2c + 1
+
+  constexpr int64_t kRound = kWarps * kTileKeys;
+  KvTile cur, next;
+  int64_t j0 = begin + warp * kTileKeys;
+  if (j0 < end) load_tile(kbase, vbase, row, j0, end - 1, r, cur);
+  for (; j0 < end; j0 += kRound) {
+    if (j0 + kRound < end) load_tile(kbase, vbase, row, j0 + kRound, end - 1, r, next);
+    float s[4] = {};  // keys r, r + 8 x heads 2c, 2c + 1
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        mma_16816(s, word(cur.k[0][i], 2 * h), word(cur.k[1][i], 2 * h),
+                  word(cur.k[0][i], 2 * h + 1), word(cur.k[1][i], 2 * h + 1), qb[2 * i + h][0],
+                  qb[2 * i + h][1]);
+      }
+    }
+    if (j0 + r >= end) s[0] = s[1] = -INFINITY;
+    if (j0 + 8 + r >= end) s[2] = s[3] = -INFINITY;
+    float mx[2] = {fmaxf(s[0], s[2]), fmaxf(s[1], s[3])};
+#pragma unroll
+    for (int off = 4; off < 32; off *= 2) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) mx[e] = fmaxf(mx[e], __shfl_xor_sync(0xffffffffu, mx[e], off));
+    }
+    float rescale[2];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const float m_new = fmaxf(m[e], mx[e]);  // finite: key j0 of the tile is live
+      rescale[e] = __expf(m[e] - m_new);
+      m[e] = m_new;
+    }
+    const float p0 = __expf(s[0] - m[0]), p1 = __expf(s[1] - m[1]);
+    const float p2 = __expf(s[2] - m[0]), p3 = __expf(s[3] - m[1]);
+    l[0] = l[0] * rescale[0] + p0 + p2;
+    l[1] = l[1] * rescale[1] + p1 + p3;
+    const uint32_t pb0 = transpose8x8(pack_half2(p0, p1));  // keys 2c, 2c + 1 of head r
+    const uint32_t pb1 = transpose8x8(pack_half2(p2, p3));  // keys 8 + 2c, 9 + 2c
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        float(&o)[4] = acc[2 * i + h];
+        o[0] *= rescale[0];
+        o[1] *= rescale[1];
+        o[2] *= rescale[0];
+        o[3] *= rescale[1];
+        mma_16816(o, transpose8x8(word(cur.v[0][i], 2 * h)),
+                  transpose8x8(word(cur.v[0][i], 2 * h + 1)),
+                  transpose8x8(word(cur.v[1][i], 2 * h)),
+                  transpose8x8(word(cur.v[1][i], 2 * h + 1)), pb0, pb1);
+      }
+    }
+    cur = next;
+  }
+
+  // The warp's partial softmax per head: the sums over the 8 lanes of each column pair.
+#pragma unroll
+  for (int off = 4; off < 32; off *= 2) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) l[e] += __shfl_xor_sync(0xffffffffu, l[e], off);
+  }
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int g = 2 * c + e;
+    if (g >= group) continue;
+    if (r == 0) {
+      sh.part_ml[warp][g][0] = m[e];
+      sh.part_ml[warp][g][1] = l[e];
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        sh.part_o[warp][g][out_dim(i, 2 * h, r)] = acc[2 * i + h][e];
+        sh.part_o[warp][g][out_dim(i, 2 * h + 1, r)] = acc[2 * i + h][2 + e];
+      }
+    }
+  }
+  __syncthreads();
+  finish_split<kGroupMax, kHeadDim>(a, sh, t, kvh, split, splits, grid_splits, head0, group,
+                                    scratch, counters, [] {});
+}
+
+bool aligned16(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+
+}  // namespace
+
+bool decode_attention_mma_supports(const AttentionArgs& a, bool fused_rope) {
+  return !fused_rope && a.kv == KvFormat::kF16 && a.head_dim == kHeadDim && a.n_kv_heads > 0 &&
+         a.n_heads % a.n_kv_heads == 0 && a.n_heads / a.n_kv_heads <= kGroupMax && aligned16(a.q) &&
+         aligned16(a.keys) && aligned16(a.values);
+}
+
+cudaError_t launch_decode_attention_mma(const LaunchContext& ctx, const AttentionArgs& a,
+                                        int splits, float* scratch, int* counters) {
+  const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
+                  static_cast<unsigned>(a.n_tokens));
+  return launch_kernel(ctx, decode_attention_mma_kernel, grid, dim3(kThreads), 0, a, splits,
+                       scratch, counters);
+}
+
+}  // namespace hearth::cuda::attention_detail
