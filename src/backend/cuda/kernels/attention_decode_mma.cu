@@ -20,6 +20,8 @@
 //    the rescale needs no exchange.
 // Each warp leaves (max, sum, values) per head in shared memory and the split ends as the other
 // kernel's does (finish_split). One tile of keys is loaded ahead (8 KB a warp in flight).
+#include <algorithm>
+
 #include "backend/cuda/kernels/attention_decode_split.cuh"
 
 namespace hearth::cuda::attention_detail {
@@ -78,8 +80,11 @@ __device__ __forceinline__ void load_tile(const __half* kbase, const __half* vba
   }
 }
 
-__global__ void __launch_bounds__(kThreads, 2)
-    decode_attention_mma_kernel(AttentionArgs a, int splits, float* scratch, int* counters) {
+// The grid's y is the splits in use at most; grid_splits is the scratch layout's (every token and
+// kernel has the same, sized for the CUDA-core kernel's grid).
+template <int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
+    decode_attention_mma_kernel(AttentionArgs a, int grid_splits, float* scratch, int* counters) {
   __shared__ SplitShared<kGroupMax, kHeadDim> sh;
   const int kvh = blockIdx.x, split = blockIdx.y;
   const int64_t t = blockIdx.z;
@@ -90,7 +95,7 @@ __global__ void __launch_bounds__(kThreads, 2)
   wait_for_previous_kernel();
 
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
-  const int grid_splits = splits;  // the scratch layout: every token has the grid's splits
+  int splits = static_cast<int>(gridDim.y);
   if (n_keys <= a.single_split_keys) {
     splits = 1;
   } else if (a.keys_per_split > 0) {
@@ -223,9 +228,19 @@ bool decode_attention_mma_supports(const AttentionArgs& a, bool fused_rope) {
 
 cudaError_t launch_decode_attention_mma(const LaunchContext& ctx, const AttentionArgs& a,
                                         int splits, float* scratch, int* counters) {
-  const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(splits),
+  // One wave of blocks: at 204 registers two blocks fit a multiprocessor (168 and some spills for
+  // three), and a second wave of half-length splits costs more than it hides (32k on an H100:
+  // 281 t/s with the CUDA-core kernel's grid of 4 a multiprocessor, 290 with one wave).
+  const int per_sm = ctx.tuning.attention_mma_blocks_per_sm >= 3 ? 3 : 2;
+  const int64_t wave = std::max<int64_t>(1, int64_t{per_sm} * ctx.sm_count / a.n_kv_heads);
+  const int used = static_cast<int>(std::min<int64_t>(splits, wave));
+  const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(used),
                   static_cast<unsigned>(a.n_tokens));
-  return launch_kernel(ctx, decode_attention_mma_kernel, grid, dim3(kThreads), 0, a, splits,
+  if (per_sm == 3) {
+    return launch_kernel(ctx, decode_attention_mma_kernel<3>, grid, dim3(kThreads), 0, a, splits,
+                         scratch, counters);
+  }
+  return launch_kernel(ctx, decode_attention_mma_kernel<2>, grid, dim3(kThreads), 0, a, splits,
                        scratch, counters);
 }
 
