@@ -31,8 +31,8 @@
 #   profile_short  ncu of a step's kernels with the short-block and the resident matvecs
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
 #   mma       the tensor-core decode attention against the CUDA-core one (32k, 8k, tg128, qwen3-8b)
-#   mma2      the tensor-core kernel in one wave of 2 (default) or 3 blocks a multiprocessor against
-#             the CUDA-core kernel (32k, tg128, qwen3-8b)
+#   mma2      the tensor-core kernel in one wave of 2 (default) or 3 blocks a multiprocessor, and
+#             with cp.async rings of 2 or 3 tiles, against the CUDA-core kernel (32k, tg128, qwen3-8b)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
 set -uo pipefail
@@ -426,14 +426,22 @@ phase_mma2() {
   for rep in 1 2; do
     hb mma2_${rep}_d32k_mma llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     HEARTH_CUDA_ATTN_MMA_BLOCKS_PER_SM=3 hb mma2_${rep}_d32k_mma3 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_MMA_STAGES=2 hb mma2_${rep}_d32k_ring2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
+    HEARTH_CUDA_ATTN_MMA_STAGES=3 hb mma2_${rep}_d32k_ring3 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     HEARTH_CUDA_ATTN_MMA=0 hb mma2_${rep}_d32k_cores llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     hb mma2_${rep}_tg128_mma llama3-8b -p 0 -g 128 -n 3
     HEARTH_CUDA_ATTN_MMA=0 hb mma2_${rep}_tg128_cores llama3-8b -p 0 -g 128 -n 3
+    HEARTH_CUDA_ATTN_MMA_STAGES=3 hb mma2_${rep}_tg128_ring3 llama3-8b -p 0 -g 128 -n 3
   done
   hb mma2_qwen_d32k_mma qwen3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   HEARTH_CUDA_ATTN_MMA=0 hb mma2_qwen_d32k_cores qwen3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
   hb mma2_qwen_tg128_mma qwen3-8b -p 0 -g 128 -n 3
   HEARTH_CUDA_ATTN_MMA=0 hb mma2_qwen_tg128_cores qwen3-8b -p 0 -g 128 -n 3
+  for stages in 2 3; do
+    HEARTH_CUDA_ATTN_MMA_STAGES=$stages ncu_bench attn32k_ring$stages decode_attention 2 \
+      gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct \
+      -p 0 -g 2 -d 32768 -b 4096 -n 1
+  done
 }
 
 PHASES=("$@")

@@ -14,7 +14,8 @@
 
 namespace hearth::cuda {
 
-cudaError_t matvec_init();  // matvec.cu: lets the kernels use large shared memory
+cudaError_t matvec_init();                // matvec.cu: lets the kernels use large shared memory
+cudaError_t decode_attention_mma_init();  // attention_decode_mma.cu: the same for its rings
 
 namespace {
 
@@ -113,6 +114,7 @@ Status CudaBackend::init() {
   HEARTH_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
   HEARTH_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&staged_copied_, cudaEventDisableTiming));
   HEARTH_CUDA_RETURN_IF_ERROR(matvec_init());
+  HEARTH_CUDA_RETURN_IF_ERROR(decode_attention_mma_init());
   HEARTH_RETURN_IF_ERROR(gemm_.init(ctx_.stream));
   HEARTH_RETURN_IF_ERROR(pick_state_.allocate(pick_scratch_bytes(0), "token picking state"));
   HEARTH_CUDA_RETURN_IF_ERROR(

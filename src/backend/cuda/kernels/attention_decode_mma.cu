@@ -80,12 +80,63 @@ __device__ __forceinline__ void load_tile(const __half* kbase, const __half* vba
   }
 }
 
+// The cp.async ring (kStages > 0): per warp, kStages tiles of 16 chunks x 32 lanes of 16 bytes
+// (8 KB); a lane copies its own chunks (the ones load_tile would put in its registers) and reads
+// back only those, so its own cp.async.wait_group orders them and no barrier is needed.
+constexpr int kTileChunks = 16;  // a lane's 16-byte pieces of a tile: 2 rows x (K, V) x 4
+constexpr int kStageInts = kTileChunks * 32;
+
+__device__ __forceinline__ void cp_async16(int4* smem, const __half* gmem) {
+  const auto s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;" ::: "memory");
+}
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
+}
+
+__device__ __forceinline__ void issue_tile(const __half* kbase, const __half* vbase, int64_t row,
+                                           int64_t j0, int64_t last, int r, int4* stage) {
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    const int64_t j = min(j0 + 8 * s + r, last);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      cp_async16(stage + (8 * s + i) * 32, kbase + j * row + 32 * i);
+      cp_async16(stage + (8 * s + 4 + i) * 32, vbase + j * row + 32 * i);
+    }
+  }
+}
+
+__device__ __forceinline__ void read_tile(const int4* stage, KvTile& t) {
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      t.k[s][i] = stage[(8 * s + i) * 32];
+      t.v[s][i] = stage[(8 * s + 4 + i) * 32];
+    }
+  }
+}
+
+template <int kStages>
+constexpr size_t mma_shared_bytes() {
+  constexpr size_t ring = size_t{kWarps} * kStages * kStageInts * sizeof(int4);
+  constexpr size_t split = sizeof(SplitShared<kGroupMax, kHeadDim>);
+  return ring > split ? ring : split;
+}
+
 // The grid's y is the splits in use at most; grid_splits is the scratch layout's (every token and
-// kernel has the same, sized for the CUDA-core kernel's grid).
-template <int kMinBlocks>
+// kernel has the same, sized for the CUDA-core kernel's grid). kStages 0: one tile loaded ahead
+// into registers; 2 or 3: a cp.async ring of that many tiles a warp (the split's end reuses it).
+template <int kStages, int kMinBlocks>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     decode_attention_mma_kernel(AttentionArgs a, int grid_splits, float* scratch, int* counters) {
-  __shared__ SplitShared<kGroupMax, kHeadDim> sh;
+  extern __shared__ int4 dynamic_shared[];
+  auto& sh = *reinterpret_cast<SplitShared<kGroupMax, kHeadDim>*>(dynamic_shared);
   const int kvh = blockIdx.x, split = blockIdx.y;
   const int64_t t = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -134,9 +185,32 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   constexpr int64_t kRound = kWarps * kTileKeys;
   KvTile cur, next;
   int64_t j0 = begin + warp * kTileKeys;
-  if (j0 < end) load_tile(kbase, vbase, row, j0, end - 1, r, cur);
-  for (; j0 < end; j0 += kRound) {
-    if (j0 + kRound < end) load_tile(kbase, vbase, row, j0 + kRound, end - 1, r, next);
+  const int64_t n_tiles = j0 < end ? (end - j0 + kRound - 1) / kRound : 0;
+  int4* ring = dynamic_shared + warp * kStages * kStageInts + lane;
+  if constexpr (kStages == 0) {
+    if (n_tiles > 0) load_tile(kbase, vbase, row, j0, end - 1, r, cur);
+  } else {
+#pragma unroll
+    for (int p = 0; p < kStages - 1; ++p) {
+      if (p < n_tiles) {
+        issue_tile(kbase, vbase, row, j0 + p * kRound, end - 1, r, ring + p * kStageInts);
+      }
+      cp_async_commit();
+    }
+  }
+  for (int64_t n = 0; n < n_tiles; ++n, j0 += kRound) {
+    if constexpr (kStages == 0) {
+      if (n + 1 < n_tiles) load_tile(kbase, vbase, row, j0 + kRound, end - 1, r, next);
+    } else {
+      const int64_t ahead = n + kStages - 1;
+      if (ahead < n_tiles) {
+        issue_tile(kbase, vbase, row, j0 + (kStages - 1) * kRound, end - 1, r,
+                   ring + static_cast<int>(ahead % kStages) * kStageInts);
+      }
+      cp_async_commit();
+      cp_async_wait<kStages - 1>();
+      read_tile(ring + static_cast<int>(n % kStages) * kStageInts, cur);
+    }
     float s[4] = {};  // keys r, r + 8 x heads 2c, 2c + 1
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -183,7 +257,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
                   transpose8x8(word(cur.v[1][i], 2 * h + 1)), pb0, pb1);
       }
     }
-    cur = next;
+    if constexpr (kStages == 0) cur = next;
+  }
+  if constexpr (kStages > 0) {
+    cp_async_wait<0>();
+    __syncthreads();  // the split's end reuses the other warps' rings
   }
 
   // The warp's partial softmax per head: the sums over the 8 lanes of each column pair.
@@ -226,22 +304,52 @@ bool decode_attention_mma_supports(const AttentionArgs& a, bool fused_rope) {
          aligned16(a.keys) && aligned16(a.values);
 }
 
-cudaError_t launch_decode_attention_mma(const LaunchContext& ctx, const AttentionArgs& a,
-                                        int splits, float* scratch, int* counters) {
-  // One wave of blocks: at 204 registers two blocks fit a multiprocessor (168 and some spills for
-  // three), and a second wave of half-length splits costs more than it hides (32k on an H100:
-  // 281 t/s with the CUDA-core kernel's grid of 4 a multiprocessor, 290 with one wave).
-  const int per_sm = ctx.tuning.attention_mma_blocks_per_sm >= 3 ? 3 : 2;
-  const int64_t wave = std::max<int64_t>(1, int64_t{per_sm} * ctx.sm_count / a.n_kv_heads);
+template <int kStages, int kMinBlocks>
+cudaError_t launch_mma(const LaunchContext& ctx, const AttentionArgs& a, int splits, float* scratch,
+                       int* counters) {
+  // One wave of blocks: a second wave of half-length splits costs more than it hides (32k on an
+  // H100: 281 t/s with the CUDA-core kernel's grid of 4 a multiprocessor, 290 with one wave).
+  const int64_t wave = std::max<int64_t>(1, int64_t{kMinBlocks} * ctx.sm_count / a.n_kv_heads);
   const int used = static_cast<int>(std::min<int64_t>(splits, wave));
   const dim3 grid(static_cast<unsigned>(a.n_kv_heads), static_cast<unsigned>(used),
                   static_cast<unsigned>(a.n_tokens));
-  if (per_sm == 3) {
-    return launch_kernel(ctx, decode_attention_mma_kernel<3>, grid, dim3(kThreads), 0, a, splits,
-                         scratch, counters);
+  return launch_kernel(ctx, decode_attention_mma_kernel<kStages, kMinBlocks>, grid, dim3(kThreads),
+                       mma_shared_bytes<kStages>(), a, splits, scratch, counters);
+}
+
+template <int kStages, int kMinBlocks>
+cudaError_t allow_shared_bytes() {
+  return cudaFuncSetAttribute(decode_attention_mma_kernel<kStages, kMinBlocks>,
+                              cudaFuncAttributeMaxDynamicSharedMemorySize,
+                              static_cast<int>(mma_shared_bytes<kStages>()));
+}
+
+cudaError_t launch_decode_attention_mma(const LaunchContext& ctx, const AttentionArgs& a,
+                                        int splits, float* scratch, int* counters) {
+  // Registers: 204 with one tile ahead in registers (two blocks a multiprocessor; 168 and some
+  // spills for three). The rings: 3 stages are 96 KB a block (two blocks), 2 stages 64 KB (three).
+  switch (ctx.tuning.attention_mma_stages) {
+    case 2:
+      return launch_mma<2, 3>(ctx, a, splits, scratch, counters);
+    case 3:
+      return launch_mma<3, 2>(ctx, a, splits, scratch, counters);
+    default:
+      return ctx.tuning.attention_mma_blocks_per_sm >= 3
+                 ? launch_mma<0, 3>(ctx, a, splits, scratch, counters)
+                 : launch_mma<0, 2>(ctx, a, splits, scratch, counters);
   }
-  return launch_kernel(ctx, decode_attention_mma_kernel<2>, grid, dim3(kThreads), 0, a, splits,
-                       scratch, counters);
 }
 
 }  // namespace hearth::cuda::attention_detail
+
+namespace hearth::cuda {
+
+cudaError_t decode_attention_mma_init() {
+  using namespace attention_detail;
+  for (const cudaError_t e : {allow_shared_bytes<2, 3>(), allow_shared_bytes<3, 2>()}) {
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
+}  // namespace hearth::cuda
