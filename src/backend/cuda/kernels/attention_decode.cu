@@ -285,12 +285,7 @@ __global__ void __launch_bounds__(kThreads)
   const bool batched = a.batched_softmax;  // uniform per launch
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
   const int grid_splits = splits;  // the scratch layout: every token has the grid's splits
-  if (n_keys <= a.single_split_keys) {
-    splits = 1;
-  } else if (a.keys_per_split > 0) {
-    const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
-    splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
-  }
+  splits = live_splits(a, n_keys, splits);
   if (split >= splits) return;  // uniform per block, before any barrier or counter
   const int64_t begin = n_keys * split / splits, end = n_keys * (split + 1) / splits;
   const int64_t head0 = t * a.n_heads + int64_t{kvh} * group;  // first query head of the group

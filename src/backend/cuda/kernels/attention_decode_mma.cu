@@ -19,7 +19,9 @@
 //  - the output C fragment is (dims) x (heads 2c, 2c + 1), the heads of the lane's softmax, so
 //    the rescale needs no exchange.
 // Each warp leaves (max, sum, values) per head in shared memory and the split ends as the other
-// kernel's does (finish_split). One tile of keys is loaded ahead (8 KB a warp in flight).
+// kernel's does (finish_split). One tile of keys is loaded ahead into registers (8 KB a warp in
+// flight); cp.async rings of 2 or 3 tiles (HEARTH_CUDA_ATTN_MMA_STAGES) cut the memory stalls
+// but not the time on an H100, so they are not the default (docs/PERFORMANCE.md).
 #include <algorithm>
 
 #include "backend/cuda/kernels/attention_decode_split.cuh"
@@ -146,13 +148,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   wait_for_previous_kernel();
 
   const int64_t n_keys = int64_t{a.positions[t]} + 1;
-  int splits = static_cast<int>(gridDim.y);
-  if (n_keys <= a.single_split_keys) {
-    splits = 1;
-  } else if (a.keys_per_split > 0) {
-    const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
-    splits = static_cast<int>(wanted < splits ? (wanted < 1 ? 1 : wanted) : splits);
-  }
+  const int splits = live_splits(a, n_keys, static_cast<int>(gridDim.y));
   if (split >= splits) return;  // uniform per block, before any barrier or counter
   const int64_t begin = n_keys * split / splits, end = n_keys * (split + 1) / splits;
   const int64_t head0 = t * a.n_heads + int64_t{kvh} * group;

@@ -13,6 +13,15 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kMaxSplits = 256;
 
+// The splits a token's keys take: one (no merge) up to single_split_keys live keys, else one per
+// keys_per_split, at most `available` (the grid's; keys_per_split 0: all of them).
+__device__ __forceinline__ int live_splits(const AttentionArgs& a, int64_t n_keys, int available) {
+  if (n_keys <= a.single_split_keys) return 1;
+  if (a.keys_per_split <= 0) return available;
+  const int64_t wanted = (n_keys + a.keys_per_split - 1) / a.keys_per_split;
+  return static_cast<int>(wanted < available ? (wanted < 1 ? 1 : wanted) : available);
+}
+
 // A block's shared memory for the end of its split: each warp's (max, sum) and weighted values
 // per query head of the group, then the merge's weights.
 template <int GMAX, int kHeadDim>
