@@ -31,8 +31,9 @@
 #   profile_short  ncu of a step's kernels with the short-block and the resident matvecs
 #   profile32k  ncu of the decode attention at 32k (time, DRAM, registers, occupancy, issue, stalls)
 #   mma       the tensor-core decode attention against the CUDA-core one (32k, 8k, tg128, qwen3-8b)
-#   mma2      the tensor-core kernel in one wave of 2 (default) or 3 blocks a multiprocessor, and
-#             with cp.async rings of 2 or 3 tiles, against the CUDA-core kernel (32k, tg128, qwen3-8b)
+#   mma2      the tensor-core kernel (one wave of 2 blocks a multiprocessor) with one tile ahead in
+#             registers or cp.async rings of 2 or 3 tiles, against the CUDA-core kernel (32k, tg128,
+#             qwen3-8b)
 # Logs and JSON go to a work folder packed into $OUT/run.tar.gz at the end (a call returns at
 # most 8 files); the last lines printed are the summary table (summarize.py), also $OUT/summary.md.
 set -uo pipefail
@@ -425,7 +426,6 @@ phase_mma() {
 phase_mma2() {
   for rep in 1 2; do
     hb mma2_${rep}_d32k_mma llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
-    HEARTH_CUDA_ATTN_MMA_BLOCKS_PER_SM=3 hb mma2_${rep}_d32k_mma3 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     HEARTH_CUDA_ATTN_MMA_STAGES=2 hb mma2_${rep}_d32k_ring2 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     HEARTH_CUDA_ATTN_MMA_STAGES=3 hb mma2_${rep}_d32k_ring3 llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3
     HEARTH_CUDA_ATTN_MMA=0 hb mma2_${rep}_d32k_cores llama3-8b -p 0 -g 32 -d 32768 -b 4096 -n 3

@@ -13,7 +13,6 @@
 // matvec), HEARTH_CUDA_MATVEC_WARPS=8|24 (warps per q4_0 matvec block),
 // HEARTH_CUDA_ATTN_FAST_MERGE=0 (decode attention's splits merged one after another),
 // HEARTH_CUDA_ATTN_MMA=0 (decode attention on the CUDA cores only, not the tensor-core kernel),
-// HEARTH_CUDA_ATTN_MMA_BLOCKS_PER_SM=2|3 (the tensor-core kernel's grid: one wave of that many),
 // HEARTH_CUDA_ATTN_MMA_STAGES=2|3 (its keys through a cp.async ring of that many tiles a warp),
 // HEARTH_CUDA_MATVEC_X_PASSES=2 (quantized matvecs quantize x twice: the difference in time is
 // what the prologue costs; results unchanged),
@@ -80,8 +79,6 @@ Expected<std::unique_ptr<Backend>> make_cuda_backend(int device) {
   t.attention_batched_softmax = !env_off("HEARTH_CUDA_ATTN_BATCHED");
   t.attention_fast_merge = !env_off("HEARTH_CUDA_ATTN_FAST_MERGE");
   t.attention_mma = !env_off("HEARTH_CUDA_ATTN_MMA");
-  t.attention_mma_blocks_per_sm =
-      env_int("HEARTH_CUDA_ATTN_MMA_BLOCKS_PER_SM", t.attention_mma_blocks_per_sm);
   t.attention_mma_stages = env_int("HEARTH_CUDA_ATTN_MMA_STAGES", t.attention_mma_stages);
   t.attention_load_stages = env_int("HEARTH_CUDA_ATTN_STAGES", t.attention_load_stages);
   t.attention_blocks_per_sm =

@@ -322,7 +322,7 @@ void check_store_kv_and_attention(cuda::CudaBackend& cuda, ReferenceBackend& ref
 
 // Every case on the default backend (f16 caches; 128-dim heads on the tensor cores in one wave of
 // 2 blocks a multiprocessor, the others 2 keys per softmax update, 3 load stages), on backends
-// with the tensor-core kernel's 3-block grid and its cp.async rings of 2 and 3 tiles, and on
+// with the tensor-core kernel's cp.async rings of 2 and 3 tiles, and on
 // backends with the CUDA-core kernel for every head size: 2 and 4 stages, 4 keys per update (4 keys
 // x 8 heads fills a warp in softmax_keys), the one-key-at-a-time softmax, and f32 caches. The
 // tensor-core kernel rounds q and the softmax weights to fp16 as prefill attention does, so it gets
@@ -333,20 +333,17 @@ TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
     int keys_in_flight, stages;
     bool batched;
     bool kv_f16;
-    int mma_blocks_per_sm;  // 0: the CUDA-core kernel for every head size
-    int mma_stages;
+    int mma_stages;  // the tensor-core kernel's (0: registers); -1: the CUDA-core kernel for all
   };
   for (const Variant& variant :
-       {Variant{0, 3, true, true, 2, 0}, Variant{2, 3, true, true, 3, 0},
-        Variant{2, 3, true, true, 2, 2}, Variant{2, 3, true, true, 2, 3},
-        Variant{2, 2, true, true, 0, 0}, Variant{2, 4, true, true, 0, 0},
-        Variant{4, 2, true, true, 0, 0}, Variant{2, 3, false, true, 0, 0},
-        Variant{2, 3, true, false, 0, 0}, Variant{4, 2, false, false, 0, 0}}) {
+       {Variant{0, 3, true, true, 0}, Variant{2, 3, true, true, 2}, Variant{2, 3, true, true, 3},
+        Variant{2, 2, true, true, -1}, Variant{2, 4, true, true, -1}, Variant{4, 2, true, true, -1},
+        Variant{2, 3, false, true, -1}, Variant{2, 3, true, false, -1},
+        Variant{4, 2, false, false, -1}}) {
     SCOPED_TRACE("keys in flight " + std::to_string(variant.keys_in_flight) + ", " +
                  std::to_string(variant.stages) + " stages" +
                  (variant.batched ? ", batched" : ", one key at a time") +
-                 (variant.kv_f16 ? ", f16 cache" : ", f32 cache") + ", mma blocks/SM " +
-                 std::to_string(variant.mma_blocks_per_sm) + ", mma stages " +
+                 (variant.kv_f16 ? ", f16 cache" : ", f32 cache") + ", mma stages " +
                  std::to_string(variant.mma_stages));
     std::unique_ptr<cuda::CudaBackend> owned;
     if (variant.keys_in_flight > 0) {
@@ -355,14 +352,13 @@ TEST_F(CudaParityTest, StoreKvAndAttentionMatchReferenceForDecodeAndPrefill) {
       o.tuning.attention_load_stages = variant.stages;
       o.tuning.attention_batched_softmax = variant.batched;
       o.kv_f16 = variant.kv_f16;
-      o.tuning.attention_mma = variant.mma_blocks_per_sm > 0;
-      o.tuning.attention_mma_blocks_per_sm = variant.mma_blocks_per_sm;
+      o.tuning.attention_mma = variant.mma_stages >= 0;
       o.tuning.attention_mma_stages = variant.mma_stages;
       std::string reason;
       owned = test::cuda_backend_or_reason(reason, o);
       ASSERT_TRUE(owned) << reason;
     }
-    const bool mma = owned ? variant.mma_blocks_per_sm > 0 : cuda::KernelTuning{}.attention_mma;
+    const bool mma = owned ? variant.mma_stages >= 0 : cuda::KernelTuning{}.attention_mma;
     check_store_kv_and_attention(owned ? *owned : *cuda_, ref_, rng_, mma);
   }
 }

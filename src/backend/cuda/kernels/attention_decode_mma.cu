@@ -322,17 +322,16 @@ cudaError_t allow_shared_bytes() {
 
 cudaError_t launch_decode_attention_mma(const LaunchContext& ctx, const AttentionArgs& a,
                                         int splits, float* scratch, int* counters) {
-  // Registers: 204 with one tile ahead in registers (two blocks a multiprocessor; 168 and some
-  // spills for three). The rings: 3 stages are 96 KB a block (two blocks), 2 stages 64 KB (three).
+  // Blocks a multiprocessor: 204 registers with one tile ahead in registers fit two (a 3-block
+  // build, 168 registers with spills, was 4.5% slower at 32k and is gone); the rings: 3 stages are
+  // 96 KB a block (two blocks), 2 stages 64 KB (three).
   switch (ctx.tuning.attention_mma_stages) {
     case 2:
       return launch_mma<2, 3>(ctx, a, splits, scratch, counters);
     case 3:
       return launch_mma<3, 2>(ctx, a, splits, scratch, counters);
     default:
-      return ctx.tuning.attention_mma_blocks_per_sm >= 3
-                 ? launch_mma<0, 3>(ctx, a, splits, scratch, counters)
-                 : launch_mma<0, 2>(ctx, a, splits, scratch, counters);
+      return launch_mma<0, 2>(ctx, a, splits, scratch, counters);
   }
 }
 

@@ -31,7 +31,6 @@ struct KernelTuning {
   bool attention_fast_merge = true;       // decode attention: merge_splits (else split by split)
   bool attention_mma = true;              // decode attention, f16 cache, 128-dim heads: mma
   int attention_blocks_per_sm = 4;        // decode attention: splits sized for this many blocks/SM
-  int attention_mma_blocks_per_sm = 2;    // the tensor-core kernel's one wave (2, or 3: spills)
   int attention_mma_stages = 0;           // its loads: 0 a tile ahead in registers, 2|3 cp.async
   int prefill_attention_warps = 8;        // 16 query rows each per prefill attention block (4 or 8)
 };
