@@ -29,6 +29,16 @@ void check_depth(uint32_t depth) {
   }
 }
 
+// Adds a child's count; each child is at most kMaxValueElements, so the sum cannot wrap before
+// the check that follows every addition.
+void add_elements(uint64_t& total, const Value& child) {
+  total += child.elements();
+  if (total > kMaxValueElements) {
+    throw_limit("value holds more than " + std::to_string(kMaxValueElements) +
+                " elements (counting each repeat of a shared list or dict)");
+  }
+}
+
 // Exact comparison of an int with a float, as Python does (no rounding of large ints).
 int compare_int_float(int64_t i, double f) {
   if (f >= 9.3e18) return -1;
@@ -119,15 +129,18 @@ Value Value::string(std::string s, bool markup) {
 Value Value::list(std::vector<Value> items, SequenceStyle style) {
   auto data = std::make_shared<ListData>();
   uint32_t depth = 1;
+  uint64_t elements = 1;
   bool host = false;
   for (const Value& item : items) {
     depth = std::max(depth, item.depth() + 1);
+    add_elements(elements, item);
     host = host || item.holds_host_object();
   }
   check_depth(depth);
   data->items = std::move(items);
   data->style = style;
   data->depth = depth;
+  data->elements = elements;
   data->holds_host_object = host;
   Value v;
   v.kind_ = ValueKind::kList;
@@ -137,13 +150,17 @@ Value Value::list(std::vector<Value> items, SequenceStyle style) {
 
 Value Value::dict(DictData dict) {
   uint32_t depth = 1;
+  uint64_t elements = 1;
   bool host = false;
   for (const auto& [key, value] : dict.entries) {
     depth = std::max({depth, key.depth() + 1, value.depth() + 1});
+    add_elements(elements, key);
+    add_elements(elements, value);
     host = host || key.holds_host_object() || value.holds_host_object();
   }
   check_depth(depth);
   dict.depth = depth;
+  dict.elements = elements;
   dict.holds_host_object = host;
   Value v;
   v.kind_ = ValueKind::kDict;
@@ -219,6 +236,17 @@ uint32_t Value::depth() const {
       return 1;
     default:
       return 0;
+  }
+}
+
+uint64_t Value::elements() const {
+  switch (kind_) {
+    case ValueKind::kList:
+      return list().elements;
+    case ValueKind::kDict:
+      return dict().elements;
+    default:
+      return 1;
   }
 }
 

@@ -6,6 +6,9 @@
 // object is a namespace; the sandbox never lets a namespace hold another namespace, a macro or a
 // loop, so values can never form reference cycles, and container nesting is capped at
 // kMaxValueDepth so recursive walks (printing, JSON, comparison, destruction) stay shallow.
+// Sharing makes a value a DAG whose walks visit every path: [x, x] built 50 times over is 2^50
+// elements to print or compare from 50 small lists. So a container's elements counted with
+// repeats are capped too (kMaxValueElements), which bounds every walk by its size.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +23,7 @@
 namespace hearth::jinja {
 
 inline constexpr uint32_t kMaxValueDepth = 200;
+inline constexpr uint64_t kMaxValueElements = uint64_t{1} << 22;
 
 enum class ValueKind : uint8_t {
   kUndefined,
@@ -95,6 +99,9 @@ class Value {
   bool undefined_is_security() const;
   // Nesting depth: 0 for scalars, 1 + deepest element for containers.
   uint32_t depth() const;
+  // Elements a walk visits, repeats of shared containers included: 1 for scalars, 1 + the
+  // elements' (keys' and values') for containers.
+  uint64_t elements() const;
   // True when this value is or contains a namespace, macro or loop (see the header comment).
   bool holds_host_object() const;
   // Identity of the shared payload, for `is sameas` on containers and objects.
@@ -114,6 +121,7 @@ struct ListData {
   std::vector<Value> items;
   SequenceStyle style = SequenceStyle::kList;
   uint32_t depth = 1;
+  uint64_t elements = 1;
   bool holds_host_object = false;
 };
 
@@ -122,6 +130,7 @@ struct DictData {
   std::vector<std::pair<Value, Value>> entries;
   std::unordered_map<std::string, size_t> string_index;  // string keys -> entries index
   uint32_t depth = 1;
+  uint64_t elements = 1;
   bool holds_host_object = false;
 
   const Value* find(const Value& key) const;

@@ -153,6 +153,23 @@ TEST(JinjaSandbox, DeepValuesAreRejected) {
   expect_limit(render_status("{{ x }}", {}, {{"x", deep}}), "nested deeper than");
 }
 
+// Shared lists doubling each step: 50 small lists that print, compare or serialize as 2^50
+// elements (found by jinja_fuzz as a hang). Each fails at the element cap after ~22 steps.
+TEST(JinjaSandbox, SharedValuesThatExpandExponentiallyAreRejected) {
+  const std::string build =
+      "{% set ns = namespace(x=1) %}{% for i in range(50) %}{% set ns.x = [ns.x, {'k': ns.x}] %}"
+      "{% endfor %}";
+  for (const char* use : {"{{ ns.x }}", "{{ ns.x|tojson }}", "{{ ns.x == ns.x }}"}) {
+    SCOPED_TRACE(use);
+    expect_limit(render_status(build + use), "elements (counting each repeat");
+  }
+  // Below the cap, sharing is fine: 2^10 leaves print as Python prints them.
+  const Status small = render_status(
+      "{% set ns = namespace(x=1) %}{% for i in range(10) %}{% set ns.x = [ns.x, ns.x] %}"
+      "{% endfor %}{{ ns.x|tojson|length }}");
+  EXPECT_TRUE(small.ok()) << small.to_string();
+}
+
 TEST(JinjaSandbox, NamespacesCannotHoldObjectsSoNoCyclesForm) {
   for (const char* source :
        {"{% set ns = namespace() %}{% set ns.me = ns %}",
